@@ -1,0 +1,227 @@
+"""Results to text, JSON-ready dicts, LaTeX and rich renderables. Nothing here computes.
+
+Each result type registers one function per format with ``functools.singledispatch``; the CLI
+calls ``render(result, fmt)`` and prints what comes back.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache, singledispatch
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from symgrad.differentiate import Gradient
+from symgrad.errors import SymgradError
+
+FORMATS = ("auto", "pretty", "text", "json", "latex")
+
+
+# ---------------------------------------------------------------- expressions
+
+
+def _late(factor: sp.Expr) -> bool:
+    """Sums (and their powers) go last in a product: x*sigmoid(x)*(1 - sigmoid(x))."""
+    return factor.is_Add or (factor.is_Pow and factor.base.is_Add and factor.exp.is_positive)
+
+
+def _person_order(expr: sp.Expr) -> list[sp.Expr]:
+    coeff, rest = expr.as_coeff_Mul()
+    factors = list(rest.as_ordered_factors()) if rest.is_Mul else [rest]
+    ordered = [f for f in factors if not _late(f)] + [f for f in factors if _late(f)]
+    return ordered if coeff is sp.S.One else [coeff, *ordered]
+
+
+class _PersonOrder:
+    """Mixin for sympy printers: sums in sympy's order, products in ``_person_order``."""
+
+    @contextmanager
+    def _order(self, order):
+        saved = self._settings["order"]
+        self._settings["order"] = order
+        try:
+            yield
+        finally:
+            self._settings["order"] = saved
+
+    def _print_Add(self, expr, order=None):
+        with self._order(None):
+            return super()._print_Add(expr)
+
+    def _print_Mul(self, expr):
+        with self._order("none"):  # print the factors in the order given here
+            return super()._print_Mul(sp.Mul._from_args(_person_order(expr)))
+
+
+class TextPrinter(_PersonOrder, StrPrinter):
+    """sympy's str() in symgrad's vocabulary: abs(x), shortest floats, sums last in products.
+
+    Every string it prints parses back with ``symgrad.parser`` to the same expression.
+    """
+
+    def _print_Float(self, expr):
+        if expr._prec <= 53:
+            text = repr(float(expr))
+            return text if "inf" not in text and "nan" not in text else super()._print_Float(expr)
+        return super()._print_Float(expr)
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+
+class SymgradLatexPrinter(_PersonOrder, LatexPrinter):
+    """LaTeX with the same factor order as the text output."""
+
+
+_TEXT = TextPrinter()
+
+
+def expr_text(expr: sp.Expr) -> str:
+    """ASCII text that re-parses to ``expr``: ``x*y/(b + w*x)``."""
+    return _TEXT.doprint(expr)
+
+
+def expr_latex(expr: sp.Expr) -> str:
+    """LaTeX math for ``expr``."""
+    return SymgradLatexPrinter({"mul_symbol": None}).doprint(expr)
+
+
+@lru_cache(maxsize=8)
+def _pretty_printer(width: int):
+    """sympy's 2-D unicode printer with the text output's factor order (built on first use)."""
+    from sympy.printing.pretty.pretty import PrettyPrinter
+
+    class Pretty(_PersonOrder, PrettyPrinter):
+        pass
+
+    return Pretty({"use_unicode": True, "num_columns": width, "wrap_line": True})
+
+
+def expr_pretty(expr: sp.Expr, width: int = 80) -> str:
+    """2-D unicode art: fractions stacked, powers raised."""
+    return _pretty_printer(width).doprint(expr)
+
+
+def labelled(label: str, expr: sp.Expr, width: int = 80) -> str:
+    """``label = expr`` in 2-D, the label on the expression's baseline."""
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    form = _pretty_printer(width)._print(expr)
+    if len(label) + 3 + form.width() > width:
+        # too wide for 2-D: one line of text that the terminal wraps
+        return f"{label} = {expr_text(expr)}"
+    joined = prettyForm(*stringPict.next(prettyForm(label + " = "), form))
+    return joined.render(wrap_line=False, use_unicode=True)
+
+
+def var_text(var: sp.Symbol) -> str:
+    return var.name
+
+
+# ---------------------------------------------------------------- results
+
+
+@singledispatch
+def as_dict(result: Any, source: str | None = None) -> dict:
+    """JSON-ready dict of a result (one JSON Lines record)."""
+    raise TypeError(f"no JSON form for {type(result).__name__}")
+
+
+@singledispatch
+def as_text(result: Any) -> list[str]:
+    """Plain ASCII lines of a result."""
+    raise TypeError(f"no text form for {type(result).__name__}")
+
+
+@singledispatch
+def as_latex(result: Any) -> list[str]:
+    """LaTeX lines of a result, one display-math equation each."""
+    raise TypeError(f"no LaTeX form for {type(result).__name__}")
+
+
+@singledispatch
+def as_pretty(result: Any, width: int = 80) -> list[tuple[str, str]]:
+    """(role, 2-D block) pairs for the terminal; the CLI styles each block by its role
+    (``header``, ``partial``, ``result``, ``note``) and prints it."""
+    raise TypeError(f"no pretty form for {type(result).__name__}")
+
+
+@as_dict.register
+def _(result: Gradient, source: str | None = None) -> dict:
+    record: dict[str, Any] = {}
+    if source is not None:
+        record["input"] = source
+    record["expression"] = expr_text(result.expression)
+    record["wrt"] = [var_text(v) for v in result.wrt]
+    record["gradient"] = [expr_text(p) for p in result.partials]
+    return record
+
+
+@as_text.register
+def _(result: Gradient) -> list[str]:
+    lines = [f"f = {expr_text(result.expression)}"]
+    lines += [f"df/d{var_text(v)} = {expr_text(p)}" for v, p in zip(result.wrt, result.partials)]
+    return lines
+
+
+@as_latex.register
+def _(result: Gradient) -> list[str]:
+    lines = [f"f = {expr_latex(result.expression)}"]
+    for v, p in zip(result.wrt, result.partials):
+        lines.append(rf"\frac{{\partial f}}{{\partial {expr_latex(v)}}} = {expr_latex(p)}")
+    grad = r" \\ ".join(expr_latex(p) for p in result.partials)
+    lines.append(rf"\nabla f = \begin{{pmatrix}} {grad} \end{{pmatrix}}")
+    return lines
+
+
+@as_pretty.register
+def _(result: Gradient, width: int = 80) -> list[tuple[str, str]]:
+    blocks = [("header", labelled("parsed as  f", result.expression, width))]
+    for v, p in zip(result.wrt, result.partials):
+        blocks.append(("partial", labelled(f"∂f/∂{expr_pretty(v)}", p, width)))
+    if len(result.partials) > 1:
+        names = ", ".join(expr_pretty(v) for v in result.wrt)
+        vector = sp.Matrix(list(result.partials))
+        blocks.append(("result", labelled(f"∇f({names})", vector, width)))
+    return blocks
+
+
+def render(result: Any, fmt: str, source: str | None = None, width: int = 80) -> Any:
+    """Dispatch on format: a dict for json, lines for text and latex, blocks for pretty."""
+    if fmt == "json":
+        return as_dict(result, source)
+    if fmt == "text":
+        return as_text(result)
+    if fmt == "latex":
+        return as_latex(result)
+    if fmt == "pretty":
+        return as_pretty(result, width)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+# ---------------------------------------------------------------- errors
+
+
+def error_line(error: SymgradError, source: str | None = None) -> str:
+    """One line for stderr: ``symgrad: parse error at column 3: unexpected ';'``."""
+    where = f" at column {error.column}" if error.column else ""
+    return f"symgrad: {error.kind} error{where}: {error.message}"
+
+
+def error_caret(error: SymgradError) -> str | None:
+    """The input with a caret under the column (for a terminal); None when it does not fit."""
+    src = error.source
+    if not src or not error.column or "\n" in src or len(src) > 200:
+        return None
+    return f"  {src}\n  {' ' * (error.column - 1)}^"
+
+
+def error_dict(error: SymgradError, source: str | None = None) -> dict:
+    """The JSON record of a failed input."""
+    return {
+        "input": source,
+        "error": {"kind": error.kind, "message": error.message, "column": error.column},
+    }
