@@ -28,6 +28,15 @@ def _late(factor: sp.Expr) -> bool:
     return factor.is_Add or (factor.is_Pow and factor.base.is_Add and factor.exp.is_positive)
 
 
+def _person_terms(expr: sp.Expr) -> list[sp.Expr]:
+    """sympy's order of terms, but a sum starts with a positive term: y - b - w*x."""
+    terms = expr.as_ordered_terms()
+    positive = [t for t in terms if not t.could_extract_minus_sign()]
+    if not positive or not terms[0].could_extract_minus_sign():
+        return terms
+    return positive + [t for t in terms if t.could_extract_minus_sign()]
+
+
 def _person_order(expr: sp.Expr) -> list[sp.Expr]:
     coeff, rest = expr.as_coeff_Mul()
     factors = list(rest.as_ordered_factors()) if rest.is_Mul else [rest]
@@ -36,7 +45,7 @@ def _person_order(expr: sp.Expr) -> list[sp.Expr]:
 
 
 class _PersonOrder:
-    """Mixin for sympy printers: sums in sympy's order, products in ``_person_order``."""
+    """Mixin for sympy printers: sums in ``_person_terms``, products in ``_person_order``."""
 
     @contextmanager
     def _order(self, order):
@@ -48,8 +57,8 @@ class _PersonOrder:
             self._settings["order"] = saved
 
     def _print_Add(self, expr, order=None):
-        with self._order(None):
-            return super()._print_Add(expr)
+        with self._order("none"):  # print the terms in the order given here
+            return super()._print_Add(sp.Add._from_args(_person_terms(expr)))
 
     def _print_Mul(self, expr):
         with self._order("none"):  # print the factors in the order given here
