@@ -136,9 +136,11 @@ def _print_pretty(result: Any) -> None:
     from symgrad.render import render
 
     console = Console(highlight=False, soft_wrap=True)
+    # NO_COLOR (no-color.org): rich drops colours but keeps dim/bold, so drop the styles too
+    plain = bool(os.environ.get("NO_COLOR"))
     styles = {"header": "dim", "partial": "", "result": "bold", "note": "dim italic"}
     for role, block in render(result, "pretty", width=max(console.width, 40)):
-        console.print(Text(block, style=styles.get(role, "")))
+        console.print(Text(block, style="" if plain else styles.get(role, "")))
         console.print()
 
 

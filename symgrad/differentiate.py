@@ -97,12 +97,14 @@ def gradient(expr: ExprLike, wrt: WrtLike = None) -> Gradient:
 def tidy(expr: sp.Expr) -> sp.Expr:
     """The form a person would write, by cheap rewrites only (never ``simplify``).
 
-    Pulls common factors out of sums (``2*b + 2*w*x - 2*y`` is ``2*(b + w*x - y)``) and moves
-    a minus sign into a sum whose terms are mostly negative.
+    Tries a common denominator and pulling common factors out of sums, keeps the shortest
+    (``(1 - 2*x**2/(x**2 + 1))/(x**2 + 1)`` becomes ``(1 - x**2)/(x**2 + 1)**2``), and moves a
+    minus sign into a sum whose terms are mostly negative.
     """
     if _too_big(expr):
         return expr
-    candidates = [expr, factor_terms(expr)]
+    # on a tie the first wins: the most factored form
+    candidates = [factor_terms(sp.together(expr)), factor_terms(expr), expr]
     best = min(candidates, key=_weight)
     return _flip_signs(best)
 

@@ -141,3 +141,39 @@ def test_injection_runs_nothing(tmp_path):
     proc = _run("grad", f"__import__('os').system('touch {sentinel}')")
     assert proc.returncode == 2 and not sentinel.exists()
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def _run_in_terminal(args, env):
+    """Run symgrad with stdout on a pseudo-terminal, as a person at a terminal would."""
+    import pty
+
+    leader, follower = pty.openpty()
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "symgrad", *args],
+        stdout=follower,
+        stderr=follower,
+        env={**base, "TERM": "xterm-256color", "COLUMNS": "80", **env},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the pty closes when the child exits
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return proc.returncode, b"".join(chunks).decode()
+
+
+def test_terminal_gets_pretty_output_and_no_color_is_honoured():
+    code, out = _run_in_terminal(["grad", "x/(1+y)"], {})
+    assert code == 0 and "∂f/∂x" in out and "───" in out
+    assert "\x1b[" in out  # styled: the "parsed as" line is dim
+    code, out = _run_in_terminal(["grad", "x/(1+y)"], {"NO_COLOR": "1"})
+    assert code == 0 and "∂f/∂x" in out
+    assert "\x1b[" not in out
