@@ -249,8 +249,11 @@ def derivative(expr: ExprLike, wrt: WrtLike = None, order: int = 1) -> Derivativ
     have = variables(expr)
     if wrt is None:
         if len(have) != 1:
-            listed = ", ".join(s.name for s in have) or "none"
-            raise VariableError(f"say which variable to differentiate by (--wrt); {listed}")
+            resolve_wrt(expr, None)  # no variables at all: its error says so
+            listed = ", ".join(s.name for s in have)
+            raise VariableError(
+                f"{expr} has variables {listed}: say which to differentiate by, as in --wrt x"
+            )
         chosen = have
     else:
         names = wrt.split(",") if isinstance(wrt, str) else list(wrt)

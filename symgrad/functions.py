@@ -89,7 +89,6 @@ def _latex_call(name: str, printer, arg, exp=None) -> str:
     return rf"{name}{power}\left({printer._print(arg)}\right)"
 
 
-
 class sigmoid(sp.Function):
     """Logistic sigmoid ``1/(1 + exp(-x))``; derivative ``sigmoid(x)*(1 - sigmoid(x))``."""
 

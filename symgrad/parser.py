@@ -483,3 +483,23 @@ _BRACKETS = (
     "brackets make a vector around the whole expression, as in [x*y, x + y], or take one "
     "output of a vector function, as in softmax(a, b)[0]; use parentheses to group"
 )
+
+
+def looks_like_latex(text: str) -> bool:
+    """Plain syntax never has a backslash or a dollar sign; LaTeX pasted from notes does."""
+    return "\\" in text or "$" in text
+
+
+def parse_input(
+    text: str, limits: Limits = DEFAULT_LIMITS, *, latex: bool = False, max_chars: int | None = None
+) -> sp.Expr:
+    """Parse plain syntax, or LaTeX when ``latex`` is set or the text looks like LaTeX.
+
+    >>> parse_input("w^2*x + b^2")
+    b**2 + w**2*x
+    """
+    if latex or looks_like_latex(text):
+        from symgrad.latex import parse_latex  # only for LaTeX: keeps the plain path lean
+
+        return parse_latex(text, limits, max_chars=max_chars)
+    return parse(text, limits, max_chars=max_chars)
