@@ -311,6 +311,16 @@ def _log(x, base=None):
     return sp.log(x) if base is None else sp.log(x) / sp.log(base)
 
 
+def _dirac(x, k=None):
+    if k is None:
+        return sp.DiracDelta(x)
+    if not (k.is_Integer and k >= 0):
+        from symgrad.errors import ParseError
+
+        raise ParseError(f"DiracDelta(x, k) needs a whole number k >= 0, got {k}")
+    return sp.DiracDelta(x, k)
+
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("exp", sp.exp, (1,), "e to the power x"),
     FunctionSpec("log", _log, (1, 2), "natural logarithm; log(x, b) is log base b", ("ln",)),
@@ -359,7 +369,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "unit step, 1/2 at 0 (relu's derivative)",
         ("heaviside", "step"),
     ),
-    FunctionSpec("DiracDelta", sp.DiracDelta, (1,), "Dirac delta (the step's derivative)"),
+    FunctionSpec(
+        "DiracDelta",
+        _dirac,
+        (1, 2),
+        "Dirac delta (the step's derivative); DiracDelta(x, k) is its k-th derivative",
+    ),
 )
 
 

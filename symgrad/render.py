@@ -106,6 +106,22 @@ class SymgradLatexPrinter(_PersonOrder, LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         return latex_name(expr.name)
 
+    def _operator(self, name: str, args, exp=None) -> str:
+        # sympy writes Heaviside as \theta(x) and DiracDelta as \delta(x), which read back
+        # as products with a variable theta or delta
+        inner = ", ".join(self._print(a) for a in args)
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"\operatorname{{{name}}}{power}\left({inner}\right)"
+
+    def _print_Heaviside(self, expr, exp=None):
+        return self._operator("Heaviside", expr.args[:1], exp)
+
+    def _print_DiracDelta(self, expr, exp=None):
+        return self._operator("DiracDelta", expr.args, exp)
+
+    def _print_atan2(self, expr, exp=None):
+        return self._operator("atan2", expr.args, exp)
+
     def _print_ImmutableDenseMatrix(self, expr):
         inputs = softmax_inputs(expr)
         if inputs is not None:
