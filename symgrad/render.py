@@ -325,6 +325,23 @@ def _matrix(rows) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([list(row) for row in rows])
 
 
+def _matrix_block(label: str, matrix: sp.ImmutableMatrix, width: int) -> tuple[str, str]:
+    """The matrix in 2-D, or a note when it is too wide (its entries are printed above)."""
+    form = _pretty_printer(width)._print(matrix)
+    if len(label) + 3 + form.width() > width:
+        return ("note", f"{label}: too wide for {width} columns; its entries are above")
+    return ("result", labelled(label, matrix, width))
+
+
+def _softmax_outputs(result: Jacobian) -> tuple[tuple, dict]:
+    """For the Jacobian of softmax(...): its inputs and {output k: s_k}; else ((), {})."""
+    inputs = softmax_inputs(result.expression) if is_vector(result.expression) else None
+    if inputs is None:
+        return (), {}
+    # the ML literature's form: d s_i/d x_j = s_i*(δ_ij - s_j), s_k the softmax outputs
+    return inputs, {SoftmaxOutput(k, *inputs): symbol(f"s_{k}") for k in range(len(inputs))}
+
+
 def _header(result: Any) -> dict:
     return {"expression": expr_text(result.expression), "wrt": [var_text(v) for v in result.wrt]}
 
@@ -362,7 +379,7 @@ def _(result: Hessian, width: int = 80) -> list[tuple[str, str]]:
         blocks.append(("partial", labelled(label, e, width)))
     if len(result.wrt) > 1:
         names = ", ".join(expr_pretty(v) for v in result.wrt)
-        blocks.append(("result", labelled(f"∇²f({names})", _matrix(result.matrix), width)))
+        blocks.append(_matrix_block(f"∇²f({names})", _matrix(result.matrix), width))
     return blocks
 
 
@@ -390,11 +407,17 @@ def _(result: Jacobian) -> list[str]:
 @as_latex.register
 def _(result: Jacobian) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}"]
-    for i, row in enumerate(result.matrix):
-        name = f"f_{{{i}}}" if len(result.outputs) > 1 else "f"
-        for v, e in zip(result.wrt, row):
+    matrix = _matrix(result.matrix)
+    inputs, outputs = _softmax_outputs(result)
+    if outputs:
+        # as a paper writes it: s = softmax(a, b), entries in s_0, s_1
+        lines[0] = f"s = {expr_latex(result.expression)}"
+        matrix = matrix.xreplace(outputs)
+    for i in range(matrix.rows):
+        name = ("s" if outputs else "f") + (f"_{{{i}}}" if matrix.rows > 1 else "")
+        for v, e in zip(result.wrt, matrix.row(i)):
             lines.append(f"{partial_latex((v,), name)} = {expr_latex(e)}")
-    lines.append(f"J_{{f}} = {expr_latex(_matrix(result.matrix))}")
+    lines.append(f"J_{{{'s' if outputs else 'f'}}} = {expr_latex(matrix)}")
     return lines
 
 
@@ -402,18 +425,17 @@ def _(result: Jacobian) -> list[str]:
 def _(result: Jacobian, width: int = 80) -> list[tuple[str, str]]:
     blocks = [("header", labelled("parsed as  f", result.expression, width))]
     matrix = _matrix(result.matrix)
-    inputs = softmax_inputs(result.expression) if is_vector(result.expression) else None
-    if inputs is not None:
-        # the ML literature's form: d s_i/d x_j = s_i*(δ_ij - s_j), s_k the softmax outputs
-        outputs = {SoftmaxOutput(k, *inputs): symbol(f"s_{k}") for k in range(len(inputs))}
+    inputs, outputs = _softmax_outputs(result)
+    if outputs:
         matrix = matrix.xreplace(outputs)
-        blocks.append(("note", "where sₖ = softmax(...)[k], output k of f"))
+        args = ", ".join(expr_text(x) for x in inputs)
+        blocks.append(("note", f"where sₖ = softmax({args})[k], output k of f"))
     for i in range(matrix.rows):
         name = _output_name(result, i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
         for v, e in zip(result.wrt, matrix.row(i)):
             blocks.append(("partial", labelled(partial_pretty((v,), name), e, width)))
     names = ", ".join(expr_pretty(v) for v in result.wrt)
-    blocks.append(("result", labelled(f"J({names})", matrix, width)))
+    blocks.append(_matrix_block(f"J({names})", matrix, width))
     return blocks
 
 
