@@ -514,9 +514,9 @@ class _LatexParser(_Parser):
             if len(tok.text) > 1 and tok.text.isdigit():
                 # TeX takes one digit: \frac12 is 1/2; the other digits stay for what follows
                 self.tokens[self.i] = Token("num", tok.text[1:], tok.column + 1)
-            else:
-                self.advance()
-            return self.number(Token("num", tok.text[0], tok.column))
+                return self.number(Token("num", tok.text[0], tok.column))
+            self.advance()
+            return self.number(tok)
         if tok.kind == "letter":
             self.advance()
             return self.letter(tok, subscripts=False)
