@@ -332,12 +332,16 @@ class _LatexParser(_Parser):
         k = equals[0]
         lhs = self.tokens[:k]
         allowed = {"(", ")", "{", "}", ",", "_", "[", "]"}
-        if (
-            lhs
-            and lhs[0].kind in ("letter", "cmd")
-            and all(t.kind in ("letter", "num", "cmd") or t.text in allowed for t in lhs)
-            and not any(t.kind == "cmd" and t.text[1:] in _BINARY for t in lhs)
-        ):
+        braces = 0
+        plain_name = True
+        for t in lhs:
+            braces += (t.text == "{") - (t.text == "}")
+            # anything goes inside braces (\theta_{t+1} =); outside them, a name and arguments
+            if braces == 0 and not (t.kind in ("letter", "num", "cmd") or t.text in allowed):
+                plain_name = False
+            if t.kind == "cmd" and t.text[1:] in _BINARY:
+                plain_name = False
+        if lhs and lhs[0].kind in ("letter", "cmd") and plain_name:
             self.i = k + 1
             if self.peek().kind == "end":
                 raise self.error("nothing after '=': give the formula", self.tokens[k])

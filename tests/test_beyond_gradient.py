@@ -300,3 +300,20 @@ def test_bad_input_is_one_stderr_line(args, code, words):
 def test_wrt_errors_are_variable_errors():
     with pytest.raises(VariableError):
         derivative("x*y", "z")
+
+
+def test_stdin_stream_mixes_plain_latex_and_bad_lines():
+    code, out, err = invoke(
+        "hessian", "-", "--format", "json", input="x^2*y\n$wx$\nsoftmax(a, b)\n"
+    )
+    assert code == 1 and err == ""
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["hessian"] == [["2*y", "2*x"], ["2*x", "0"]]
+    assert records[1]["expression"] == "w*x" and records[1]["hessian"] == [["0", "1"], ["1", "0"]]
+    assert records[2]["error"]["kind"] == "input" and "Jacobian" in records[2]["error"]["message"]
+
+
+def test_functions_lists_softmax_as_variadic():
+    code, out, _ = invoke("functions", "--format", "json")
+    softmax = [json.loads(line) for line in out.splitlines() if '"softmax"' in line][0]
+    assert softmax["variadic"] is True and softmax["arity"] == [1]

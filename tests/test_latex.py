@@ -69,6 +69,8 @@ ACCEPTED = [
     (r"\operatorname{softmax}\left(a, b, c\right)_{1} y", "softmax(a, b, c)[1]*y"),
     (r"\theta_{t} - \alpha \, g", "theta_t - alpha*g"),
     ("{x}^{y^{z}}", "x^y^z"),
+    (r"\frac.5 2", "0.5/2"),
+    (r"\theta_{t+1} = \theta_t - \alpha g_t", "theta_t - alpha*g_t"),
 ]
 
 
@@ -130,6 +132,7 @@ REJECTED = [
     (r"\left(x\right]", 14, "closed by"),
     ("x + 1)", 6, "nothing opened it"),
     ("x = y = z", 7, "one formula"),
+    ("x + 1 = y", 7, "one formula"),
     ("$x$ + $y$", 3, "one formula"),
     ("$ $", 1, "empty formula"),
     ("y =", 3, "nothing after"),
