@@ -24,7 +24,7 @@ import re
 import sympy as sp
 
 from symgrad.errors import LimitError, ParseError
-from symgrad.functions import normalize_name, symbol
+from symgrad.functions import GREEK, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits
 from symgrad.parser import Token, _check_result, _Parser
 
@@ -39,117 +39,29 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _OP_ALIASES = {"−": "-", "×": "*", "·": "*", "÷": "/"}
-# commands that only space or style the output
-_IGNORED = {
-    ",",
-    ";",
-    ":",
-    "!",
-    " ",
-    ">",
-    "quad",
-    "qquad",
-    "displaystyle",
-    "textstyle",
-    "limits",
-    "nolimits",
-    "big",
-    "Big",
-    "bigg",
-    "Bigg",
-    "bigl",
-    "bigr",
-    "Bigl",
-    "Bigr",
-}
+# commands that only space or size things
+_IGNORED = frozenset(
+    ", ; : ! > quad qquad displaystyle textstyle limits nolimits big Big bigg Bigg bigl bigr "
+    "Bigl Bigr".split()
+) | {" "}
 _BINARY = {"cdot": "*", "times": "*", "ast": "*", "div": "/"}
-# \command -> symgrad function; \sigma is here too, but only when it is applied to something
+# \command -> symgrad function; \sigma is one too, but only when applied to something
 _FUNCTIONS = {
-    "log": "log",
-    "ln": "log",
-    "exp": "exp",
-    "sin": "sin",
-    "cos": "cos",
-    "tan": "tan",
-    "cot": "cot",
-    "sec": "sec",
-    "csc": "csc",
-    "sinh": "sinh",
-    "cosh": "cosh",
-    "tanh": "tanh",
-    "arcsin": "asin",
-    "arccos": "acos",
-    "arctan": "atan",
-    "max": "max",
-    "min": "min",
-    "sigma": "sigmoid",
-    "sgn": "sign",
-    "lg": "log10",
+    **{name: name for name in "log exp sin cos tan cot sec csc sinh cosh tanh max min".split()},
+    **{"ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan"},
+    **{"sigma": "sigmoid", "sgn": "sign", "lg": "log10"},
 }
-_INVERSES = {
-    "sin": "asin",
-    "cos": "acos",
-    "tan": "atan",
-    "sinh": "asinh",
-    "cosh": "acosh",
-    "tanh": "atanh",
-}
-_GREEK = {
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "chi",
-    "psi",
-    "omega",
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Xi",
-    "Pi",
-    "Sigma",
-    "Upsilon",
-    "Phi",
-    "Psi",
-    "Omega",
-}
+_INVERSES = {"sin": "asin", "cos": "acos", "tan": "atan"}
+_INVERSES.update({f"{k}h": f"{v}h" for k, v in _INVERSES.items()})
+_GREEK = frozenset(GREEK.values()) | {"Upsilon"}
 _GREEK_VARIANTS = {
-    "varepsilon": "epsilon",
-    "vartheta": "theta",
-    "varphi": "phi",
-    "varrho": "rho",
-    "varsigma": "sigma",
-    "varpi": "pi",
+    **{"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi"},
+    **{"varrho": "rho", "varsigma": "sigma", "varpi": "pi"},
 }
-_NAME_STYLES = {
-    "mathit",
-    "mathrm",
-    "text",
-    "textit",
-    "textrm",
-    "mathbf",
-    "boldsymbol",
-    "mathsf",
-    "operatorname",
-    "mathcal",
-    "bm",
-}
+# \mathit{lr} is the variable lr; \operatorname{relu} the function relu
+_NAME_STYLES = frozenset(
+    "mathit mathrm text textit textrm mathbf boldsymbol bm mathsf operatorname mathcal".split()
+)
 _UNSUPPORTED = {
     "sum": "sums over an index are not supported; write the terms out",
     "prod": "products over an index are not supported; write the factors out",
@@ -159,33 +71,12 @@ _UNSUPPORTED = {
     "infty": "infinity is not a number symgrad differentiates at",
     "lim": "limits are not supported",
 }
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
+# names that are functions when typed without a backslash right before '(' (ylog(wx+b))
 _BARE_FUNCTIONS = sorted(
-    (
-        "exp",
-        "log",
-        "ln",
-        "sqrt",
-        "sin",
-        "cos",
-        "tan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "sigmoid",
-        "relu",
-        "softplus",
-        "softmax",
-        "max",
-        "min",
-        "abs",
-        "erf",
-        "arcsin",
-        "arccos",
-        "arctan",
-    ),
+    "exp log ln sqrt sin cos tan sinh cosh tanh arcsin arccos arctan sigmoid relu softplus "
+    "softmax max min abs erf".split(),
     key=len,
-    reverse=True,
+    reverse=True,  # longest first: sinh before sin
 )
 
 
@@ -348,6 +239,8 @@ class _LatexParser(_Parser):
 
     def skip_wrapper(self) -> None:
         """``f(...)`` or ``f[...]`` around the whole formula names it: read what is inside."""
+        if self.i + 1 >= len(self.tokens):
+            return
         tok, nxt = self.tokens[self.i], self.tokens[self.i + 1]
         if (
             tok.kind == "letter"

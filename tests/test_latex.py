@@ -135,6 +135,7 @@ REJECTED = [
     ("x + 1 = y", 7, "one formula"),
     ("$x$ + $y$", 3, "one formula"),
     ("$ $", 1, "empty formula"),
+    (r"\, \quad", 9, "ends too early"),
     ("y =", 3, "nothing after"),
     (r"\log", 1, "needs an argument"),
     (r"\operatorname{softmax}(a, b) + 1", 1, "is a vector"),
