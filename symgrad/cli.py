@@ -211,6 +211,21 @@ FormatOpt = Annotated[
 ]
 
 
+LatexOpt = Annotated[
+    bool,
+    typer.Option(
+        "--latex",
+        help="Read EXPR as LaTeX (detected anyway when it contains '\\' or '$').",
+    ),
+]
+
+
+def _reader(latex: bool) -> Callable[[str], Any]:
+    from symgrad.parser import parse_input
+
+    return lambda text: parse_input(text, latex=latex)
+
+
 # ---------------------------------------------------------------- running a command
 
 
@@ -255,7 +270,9 @@ def _write(line: str) -> None:
 
 
 @app.command()
-def grad(expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto) -> None:
+def grad(
+    expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto, latex: LatexOpt = False
+) -> None:
     """Every partial derivative of EXPR and its gradient vector.
 
     \b
@@ -263,12 +280,13 @@ def grad(expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto) -> Non
       symgrad grad "y*log(w*x+b)" --wrt w,b
       symgrad grad "sigmoid(w*x + b)" --format json
       symgrad grad "(y - (x*w + b))^2" -w w,b --format latex
+      symgrad grad '$\\frac{y}{wx+b}x$' --wrt w,b
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
     """
     from symgrad.differentiate import gradient
-    from symgrad.parser import parse
 
-    raise typer.Exit(run(expr, lambda text: gradient(parse(text), wrt), fmt))
+    read = _reader(latex)
+    raise typer.Exit(run(expr, lambda text: gradient(read(text), wrt), fmt))
 
 
 @app.command()
@@ -288,13 +306,87 @@ def functions(fmt: FormatOpt = Format.auto) -> None:
             record = {
                 "name": spec.name,
                 "arity": list(spec.arity),
+                "variadic": spec.variadic,
                 "aliases": list(spec.aliases),
                 "summary": spec.summary,
             }
             sys.stdout.write(json.dumps(record) + "\n")
         else:
+            arity += "+" if spec.variadic else ""
             aliases = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
             sys.stdout.write(f"{spec.name:<11} {arity:<4} {spec.summary}{aliases}\n")
+
+
+@app.command()
+def hessian(
+    expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto, latex: LatexOpt = False
+) -> None:
+    """The symmetric matrix of second partial derivatives of EXPR.
+
+    \b
+    Examples:
+      symgrad hessian "x^2*y + sin(x*y)" --wrt x,y
+      symgrad hessian "(y - (w*x + b))^2" -w w,b --format json
+      symgrad hessian '$w^2x+b^2$' --format latex
+    """
+    from symgrad.differentiate import hessian as compute
+
+    read = _reader(latex)
+    raise typer.Exit(run(expr, lambda text: compute(read(text), wrt), fmt))
+
+
+@app.command()
+def jacobian(
+    expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto, latex: LatexOpt = False
+) -> None:
+    """The Jacobian of a vector EXPR: one row per output, one column per variable.
+
+    A vector is [f1, f2, ...] or softmax(a, b, ...); softmax(a, b)[k] is output k (from 0).
+
+    \b
+    Examples:
+      symgrad jacobian "softmax(a, b, c)" --wrt a,b,c --format json
+      symgrad jacobian "[x*y, x + y, sin(x)]"
+      symgrad jacobian "[r*cos(t), r*sin(t)]" --format latex
+    """
+    from symgrad.differentiate import jacobian as compute
+
+    read = _reader(latex)
+    raise typer.Exit(run(expr, lambda text: compute(read(text), wrt), fmt))
+
+
+@app.command()
+def diff(
+    expr: ExprArg,
+    wrt: Annotated[
+        Optional[str],
+        typer.Option(
+            "--wrt",
+            "-w",
+            metavar="VARS",
+            help="Variable(s) in order: x, or x,y for the mixed partial d2f/dxdy "
+            "[default: the only variable].",
+            show_default=False,
+        ),
+    ] = None,
+    order: Annotated[
+        int, typer.Option("--order", "-n", min=1, help="How many times to differentiate.")
+    ] = 1,
+    fmt: FormatOpt = Format.auto,
+    latex: LatexOpt = False,
+) -> None:
+    """One higher or mixed partial derivative of EXPR.
+
+    \b
+    Examples:
+      symgrad diff "sigmoid(x)" --wrt x --order 2
+      symgrad diff "x^3*y^2" --wrt x,y --format json
+      symgrad diff '$e^{-x^2}$' --order 3 --format latex
+    """
+    from symgrad.differentiate import derivative
+
+    read = _reader(latex)
+    raise typer.Exit(run(expr, lambda text: derivative(read(text), wrt, order), fmt))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Union
 import sympy as sp
 from sympy.core.exprtools import factor_terms
 
-from symgrad.errors import ParseError, VariableError
+from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.functions import normalize_name
 from symgrad.parser import parse
 
@@ -89,6 +89,7 @@ def gradient(expr: ExprLike, wrt: WrtLike = None) -> Gradient:
     (x*y/(b + w*x), y/(b + w*x))
     """
     expr = as_expr(expr)
+    require_scalar(expr, "a gradient")
     chosen = resolve_wrt(expr, wrt)
     partials = tuple(tidy(sp.diff(expr, v)) for v in chosen)
     return Gradient(expression=expr, wrt=chosen, partials=partials)
@@ -144,3 +145,128 @@ def _keep_product(coeff: sp.Expr, factors: list[sp.Expr]) -> sp.Expr:
     from sympy.core.mul import _keep_coeff
 
     return _keep_coeff(coeff, sp.Mul(*factors))
+
+
+# ---------------------------------------------------------------- beyond the gradient
+
+
+def is_vector(expr) -> bool:
+    """True for a vector-valued expression: ``[f1, f2]`` or ``softmax(a, b, c)``."""
+    return isinstance(expr, sp.MatrixBase)
+
+
+def outputs(expr) -> tuple[sp.Expr, ...]:
+    """The components of a vector expression; a scalar is a vector of one."""
+    return tuple(expr) if is_vector(expr) else (expr,)
+
+
+def require_scalar(expr, what: str) -> None:
+    """An InputError pointing to the Jacobian when ``expr`` is a vector."""
+    if is_vector(expr):
+        raise InputError(
+            f"{what} needs a scalar expression, and this one is a vector of {len(expr)} "
+            "outputs: its derivative is a Jacobian (symgrad jacobian), or take one output, "
+            "as in softmax(a, b)[0]"
+        )
+
+
+@dataclass(frozen=True)
+class Hessian:
+    """Second partials of ``expression``: ``matrix[i][j]`` is d2 f / d wrt[i] d wrt[j]."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    matrix: tuple[tuple[sp.Expr, ...], ...]
+
+
+@dataclass(frozen=True)
+class Jacobian:
+    """First partials of a vector: ``matrix[i][j]`` is d outputs[i] / d wrt[j]."""
+
+    expression: sp.Expr  # an ImmutableMatrix column, or a scalar (a Jacobian of one row)
+    wrt: tuple[sp.Symbol, ...]
+    matrix: tuple[tuple[sp.Expr, ...], ...]
+
+    @property
+    def outputs(self) -> tuple[sp.Expr, ...]:
+        return outputs(self.expression)
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """One higher or mixed partial: ``expression`` differentiated by each of ``wrt`` in turn."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]  # with repeats: (x, x, y) is d3 f / dx2 dy
+    derivative: sp.Expr
+
+    @property
+    def order(self) -> int:
+        return len(self.wrt)
+
+
+def hessian(expr: ExprLike, wrt: WrtLike = None) -> Hessian:
+    """The symmetric matrix of second partials; each distinct entry is computed once.
+
+    >>> hessian("x^2*y", "x,y").matrix
+    ((2*y, 2*x), (2*x, 0))
+    """
+    expr = as_expr(expr)
+    require_scalar(expr, "a Hessian")
+    chosen = resolve_wrt(expr, wrt)
+    first = [sp.diff(expr, v) for v in chosen]
+    n = len(chosen)
+    upper = {(i, j): tidy(sp.diff(first[i], chosen[j])) for i in range(n) for j in range(i, n)}
+    matrix = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
+    return Hessian(expression=expr, wrt=chosen, matrix=matrix)
+
+
+def jacobian(expr: ExprLike, wrt: WrtLike = None) -> Jacobian:
+    """One row per output, one column per variable; a scalar gives one row (its gradient).
+
+    >>> jacobian("[x*y, x + y]", "x,y").matrix
+    ((y, x), (1, 1))
+    >>> jacobian("softmax(a, b)").matrix[0]
+    ((1 - softmax(a, b)[0])*softmax(a, b)[0], -softmax(a, b)[0]*softmax(a, b)[1])
+    """
+    expr = as_expr(expr)
+    chosen = resolve_wrt(expr, wrt)
+    matrix = tuple(tuple(tidy(sp.diff(f, v)) for v in chosen) for f in outputs(expr))
+    return Jacobian(expression=expr, wrt=chosen, matrix=matrix)
+
+
+def derivative(expr: ExprLike, wrt: WrtLike = None, order: int = 1) -> Derivative:
+    """A higher or mixed partial: ``wrt="x"`` with ``order=3`` is d3f/dx3, ``wrt="x,y"`` is
+    d2f/dxdy (a name may repeat: ``"x,x,y"``).
+
+    >>> derivative("x^3*y", "x", order=2).derivative
+    6*x*y
+    >>> derivative("x^3*y", "x,y").derivative
+    3*x**2
+    """
+    expr = as_expr(expr)
+    require_scalar(expr, "diff")
+    if order < 1:
+        raise VariableError(f"--order must be 1 or more, got {order}")
+    have = variables(expr)
+    if wrt is None:
+        if len(have) != 1:
+            resolve_wrt(expr, None)  # no variables at all: its error says so
+            listed = ", ".join(s.name for s in have)
+            raise VariableError(
+                f"{expr} has variables {listed}: say which to differentiate by, as in --wrt x"
+            )
+        chosen = have
+    else:
+        names = wrt.split(",") if isinstance(wrt, str) else list(wrt)
+        chosen = tuple(resolve_wrt(expr, [name])[0] for name in names)
+    if order > 1 and len(chosen) > 1:
+        raise VariableError(
+            "--order repeats one variable; for a mixed partial list each variable once per "
+            "derivative, as in --wrt x,x,y"
+        )
+    chosen = chosen * order
+    result = expr
+    for v in chosen:
+        result = sp.diff(result, v)
+    return Derivative(expression=expr, wrt=chosen, derivative=tidy(result))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 
 
 @cache
@@ -82,6 +83,12 @@ def normalize_name(name: str) -> str:
 # ---------------------------------------------------------------- ML activations
 
 
+def _latex_call(name: str, printer, arg, exp=None) -> str:
+    """``name(arg)`` in LaTeX; a power of it as ``name^{exp}(arg)``, as sympy writes sin^2."""
+    power = f"^{{{exp}}}" if exp is not None else ""
+    return rf"{name}{power}\left({printer._print(arg)}\right)"
+
+
 class sigmoid(sp.Function):
     """Logistic sigmoid ``1/(1 + exp(-x))``; derivative ``sigmoid(x)*(1 - sigmoid(x))``."""
 
@@ -119,8 +126,8 @@ class sigmoid(sp.Function):
 
     _latex_name = r"\sigma"
 
-    def _latex(self, printer):
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\sigma", printer, self.args[0], exp)
 
 
 class relu(sp.Function):
@@ -155,8 +162,8 @@ class relu(sp.Function):
         np_max = printer._module_format(printer._module + ".maximum")
         return f"{np_max}({printer._print(self.args[0])}, 0)"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\operatorname{relu}", printer, self.args[0], exp)
 
 
 class softplus(sp.Function):
@@ -191,8 +198,94 @@ class softplus(sp.Function):
         np_lae = printer._module_format(printer._module + ".logaddexp")
         return f"{np_lae}(0, {printer._print(self.args[0])})"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\operatorname{softplus}", printer, self.args[0], exp)
+
+
+class SoftmaxOutput(sp.Function):
+    """Output ``k`` (from 0) of ``softmax(x0, ..., xn)``: ``exp(x_k)/sum(exp(x_j))``.
+
+    Written ``softmax(a, b, c)[k]``, so every output string re-parses. Its derivative reads in
+    terms of the softmax outputs, as the ML literature writes it: ``d s_k/d x_j`` is
+    ``s_k*(δ_kj - s_j)``.
+
+    >>> a, b = symbol("a"), symbol("b")
+    >>> s0 = SoftmaxOutput(0, a, b)
+    >>> s0, sp.diff(s0, a), sp.diff(s0, b)
+    (softmax(a, b)[0], (1 - softmax(a, b)[0])*softmax(a, b)[0], -softmax(a, b)[0]*softmax(a, b)[1])
+    """
+
+    @classmethod
+    def eval(cls, k, *xs):
+        if not k.is_Integer or not 0 <= int(k) < len(xs):
+            raise ValueError(f"softmax of {len(xs)} inputs has no output {k}")
+        if len(xs) == 1:
+            return sp.S.One
+        if all(x.is_Float for x in xs):
+            return cls._as_exp(k, xs)
+        return None
+
+    @staticmethod
+    def _as_exp(k, xs):
+        # exp(x_k)/sum(exp(x_j)) written as 1/sum(exp(x_j - x_k)): no overflow for large x
+        return 1 / sp.Add(*[sp.exp(x - xs[int(k)]) for x in xs])
+
+    @property
+    def index(self) -> int:
+        return int(self.args[0])
+
+    @property
+    def inputs(self) -> tuple:
+        return self.args[1:]
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            raise ArgumentIndexError(self, argindex)
+        j = argindex - 2
+        if j == self.index:
+            return self * (1 - self)
+        return -self * SoftmaxOutput(j, *self.inputs)
+
+    def _eval_rewrite_as_exp(self, k, *xs, **kwargs):
+        return sp.exp(xs[int(k)]) / sp.Add(*[sp.exp(x) for x in xs])
+
+    def _eval_evalf(self, prec):
+        return self._as_exp(self.args[0], self.inputs)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return all(x.is_real for x in self.inputs) or None
+
+    def _eval_is_positive(self):
+        return all(x.is_real for x in self.inputs) or None
+
+    def _numpycode(self, printer):
+        np_exp = printer._module_format(printer._module + ".exp")
+        xk = printer._print(self.inputs[self.index])
+        terms = [
+            "1" if j == self.index else f"{np_exp}(({printer._print(x)}) - ({xk}))"
+            for j, x in enumerate(self.inputs)
+        ]
+        return f"(1/({' + '.join(terms)}))"
+
+    def _sympystr(self, printer):
+        inputs = ", ".join(printer._print(x) for x in self.inputs)
+        return f"softmax({inputs})[{self.index}]"
+
+    def _latex(self, printer, exp=None):
+        inputs = ", ".join(printer._print(x) for x in self.inputs)
+        text = rf"\operatorname{{softmax}}\left({inputs}\right)_{{{self.index}}}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp is not None else text
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        form = printer._print(sp.Function("softmax")(*self.inputs))
+        return prettyForm(*form.right(f"[{self.index}]"))
+
+
+def softmax(*xs) -> sp.ImmutableMatrix:
+    """The vector ``softmax(x0, ..., xn)``: a column of ``SoftmaxOutput`` entries."""
+    return sp.ImmutableMatrix([SoftmaxOutput(k, *xs) for k in range(len(xs))])
 
 
 # ---------------------------------------------------------------- the table
@@ -207,10 +300,25 @@ class FunctionSpec:
     arity: tuple[int, ...]
     summary: str
     aliases: tuple[str, ...] = ()
+    variadic: bool = False
+    """Takes ``arity[-1]`` or more arguments."""
+
+    def accepts(self, count: int) -> bool:
+        return count in self.arity or (self.variadic and count >= self.arity[-1])
 
 
 def _log(x, base=None):
     return sp.log(x) if base is None else sp.log(x) / sp.log(base)
+
+
+def _dirac(x, k=None):
+    if k is None:
+        return sp.DiracDelta(x)
+    if not (k.is_Integer and k >= 0):
+        from symgrad.errors import ParseError
+
+        raise ParseError(f"DiracDelta(x, k) needs a whole number k >= 0, got {k}")
+    return sp.DiracDelta(x, k)
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -244,6 +352,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("relu", relu, (1,), "max(x, 0); derivative the step Heaviside(x)"),
     FunctionSpec("softplus", softplus, (1,), "log(1 + e^x); derivative sigmoid(x)"),
     FunctionSpec("silu", lambda x: x * sigmoid(x), (1,), "x*sigmoid(x) (swish)", ("swish",)),
+    FunctionSpec(
+        "softmax",
+        softmax,
+        (1,),
+        "vector exp(x_k)/sum(exp(x_j)); one output is softmax(a, b, c)[k], from 0",
+        variadic=True,
+    ),
     FunctionSpec("erf", sp.erf, (1,), "error function"),
     FunctionSpec("max", sp.Max, (2,), "larger of two values", ("Max",)),
     FunctionSpec("min", sp.Min, (2,), "smaller of two values", ("Min",)),
@@ -254,7 +369,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "unit step, 1/2 at 0 (relu's derivative)",
         ("heaviside", "step"),
     ),
-    FunctionSpec("DiracDelta", sp.DiracDelta, (1,), "Dirac delta (the step's derivative)"),
+    FunctionSpec(
+        "DiracDelta",
+        _dirac,
+        (1, 2),
+        "Dirac delta (the step's derivative); DiracDelta(x, k) is its k-th derivative",
+    ),
 )
 
 

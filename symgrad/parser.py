@@ -6,7 +6,12 @@ Grammar (loosest binding first)::
     term    := unary (("*" | "/") unary | implicit-factor)*
     unary   := ("+" | "-")* power                  -x^2 is -(x^2)
     power   := atom (("^" | "**") ("+" | "-")* atom | superscript)*   right-associative
-    atom    := number | name | name "(" sum ("," sum)* ")" | "(" sum ")"
+    atom    := number | name | name "(" sum ("," sum)* ")" index? | "(" sum ")"
+    index   := "[" integer "]"                     one output of a vector function
+
+A vector is the whole expression or nothing: ``[f1, f2, ...]`` or a vector function such as
+``softmax(a, b, c)``; inside an expression a vector function needs an index,
+``softmax(a, b, c)[0]`` (from 0, as in Python and PyTorch).
 
 Implicit multiplication only where it cannot be misread: after a number (``3x``, ``2(x+1)``)
 and after a closing parenthesis (``(x+1)(x-1)``, ``(x+1)y``). Sums, products and power towers
@@ -33,7 +38,7 @@ _TOKEN = re.compile(
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<sup>[{_SUPERSCRIPTS}]+)
   | (?P<name>[^\W\d](?:(?![{_SUPERSCRIPTS}])\w)*)
-  | (?P<op>\*\*|[-+*/^(),−×·÷])
+  | (?P<op>\*\*|[-+*/^(),\[\]−×·÷])
     """,
     re.VERBOSE,
 )
@@ -43,8 +48,6 @@ _BAD_CHAR_HINTS = {
     "'": "strings are not part of an expression",
     '"': "strings are not part of an expression",
     ".": "attribute access is not supported; a decimal number needs a digit, as in 0.5",
-    "[": "brackets are not supported; use parentheses",
-    "]": "brackets are not supported; use parentheses",
     "{": "braces are not supported; use parentheses",
     "}": "braces are not supported; use parentheses",
     "=": "give an expression, not an equation or assignment (drop 'y =')",
@@ -58,7 +61,7 @@ _BAD_CHAR_HINTS = {
     "@": "'@' is not an operator here; write * for a product",
     "&": "'&' is not an operator here",
     "`": "backquotes are not part of an expression",
-    "\\": "LaTeX input is not supported here; write plain syntax such as x^2/(1+y)",
+    "\\": "this is LaTeX: read it with symgrad.latex.parse_latex (the CLI detects it)",
 }
 
 
@@ -186,6 +189,8 @@ class _Parser:
                 raise self.error("unbalanced parenthesis: this ')' has no matching '('", tok)
             if self.is_op(tok, ","):
                 raise self.error("',' only separates the arguments of a function call", tok)
+            if self.is_op(tok, "[", "]"):
+                raise self.error(_BRACKETS, tok)
             raise self.error(f"unexpected {tok.text!r}", tok)
         return expr
 
@@ -323,6 +328,8 @@ class _Parser:
             return self.number(tok)
         if tok.kind == "name":
             return self.name(tok)
+        if self.is_op(tok, "["):
+            return self.vector(tok)
         if self.is_op(tok, "("):
             self.enter(tok)
             if self.is_op(self.peek(), ")"):
@@ -393,11 +400,71 @@ class _Parser:
             self.expect_close(opening)
             break
         self.depth -= 1
-        if len(args) not in spec.arity:
+        if not spec.accepts(len(args)):
             wanted = " or ".join(str(n) for n in spec.arity)
             plural = "s" if spec.arity[-1] > 1 else ""
             raise self.error(f"{name} takes {wanted} argument{plural}, got {len(args)}", tok)
-        return spec.build(*args)
+        value = spec.build(*args)
+        if isinstance(value, sp.MatrixBase):
+            return self.vector_value(value, name, tok)
+        return value
+
+    # ------------------------------------------------------------ vectors
+
+    def whole(self, first: Token) -> bool:
+        """True when the construct starting at ``first`` is the whole input (so far read)."""
+        return self.tokens[0] is first and self.peek().kind == "end"
+
+    def vector(self, opening: Token) -> sp.Expr:
+        if self.tokens[0] is not opening:
+            raise self.error(_BRACKETS, opening)
+        self.enter(opening)
+        if self.is_op(self.peek(), "]"):
+            raise self.error("empty brackets: list the outputs, as in [x*y, x + y]", self.peek())
+        items = [self.sum()]
+        while self.is_op(self.peek(), ","):
+            self.advance()
+            items.append(self.sum())
+        tok = self.peek()
+        if not self.is_op(tok, "]"):
+            if tok.kind == "end":
+                raise self.error(
+                    f"unbalanced bracket: the '[' at column {opening.column} is never closed",
+                    opening,
+                )
+            raise self.error(f"expected ',' or ']', found {tok.text!r}", tok)
+        self.advance()
+        self.depth -= 1
+        if not self.whole(opening):
+            raise self.error(
+                "a vector [...] is the whole expression: symgrad does no arithmetic on vectors",
+                self.peek(),
+            )
+        return sp.ImmutableMatrix(items)
+
+    def vector_value(self, value: sp.MatrixBase, name: str, tok: Token) -> sp.Expr:
+        """A vector function's value: indexed with [k], or the whole input."""
+        if self.is_op(self.peek(), "["):
+            opening = self.advance()
+            index = self.advance()
+            if index.kind != "num" or not index.text.isdigit():
+                raise self.error(f"an index is a whole number, as in {name}(...)[0]", index)
+            k = int(index.text)
+            if not self.is_op(self.peek(), "]"):
+                raise self.error("expected ']' after the index", self.peek())
+            self.advance()
+            if k >= len(value):
+                raise self.error(
+                    f"{name} has {len(value)} outputs, [0] to [{len(value) - 1}]", opening
+                )
+            return value[k]
+        if self.whole(tok):
+            return value
+        raise self.error(
+            f"{name}(...) is a vector: take one output as {name}(...)[0], or give the whole "
+            "vector as the expression",
+            tok,
+        )
 
     def unknown_function_message(self, name: str) -> str:
         if name in self.constants or not self.looks_like_function(name):
@@ -412,3 +479,27 @@ class _Parser:
 
 
 _SUP_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
+_BRACKETS = (
+    "brackets make a vector around the whole expression, as in [x*y, x + y], or take one "
+    "output of a vector function, as in softmax(a, b)[0]; use parentheses to group"
+)
+
+
+def looks_like_latex(text: str) -> bool:
+    """Plain syntax never has a backslash or a dollar sign; LaTeX pasted from notes does."""
+    return "\\" in text or "$" in text
+
+
+def parse_input(
+    text: str, limits: Limits = DEFAULT_LIMITS, *, latex: bool = False, max_chars: int | None = None
+) -> sp.Expr:
+    """Parse plain syntax, or LaTeX when ``latex`` is set or the text looks like LaTeX.
+
+    >>> parse_input("w^2*x + b^2")
+    b**2 + w**2*x
+    """
+    if latex or looks_like_latex(text):
+        from symgrad.latex import parse_latex  # only for LaTeX: keeps the plain path lean
+
+        return parse_latex(text, limits, max_chars=max_chars)
+    return parse(text, limits, max_chars=max_chars)

@@ -6,6 +6,7 @@ calls ``render(result, fmt)`` and prints what comes back.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from functools import lru_cache, singledispatch
 from typing import Any
@@ -14,8 +15,9 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from symgrad.differentiate import Gradient
+from symgrad.differentiate import Derivative, Gradient, Hessian, Jacobian, is_vector
 from symgrad.errors import SymgradError
+from symgrad.functions import GREEK, SoftmaxOutput, symbol
 
 FORMATS = ("auto", "pretty", "text", "json", "latex")
 
@@ -80,9 +82,81 @@ class TextPrinter(_PersonOrder, StrPrinter):
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
+    def _print_ImmutableDenseMatrix(self, expr):
+        # a vector prints as typed: softmax(a, b, c) or [f1, f2]
+        inputs = softmax_inputs(expr)
+        if inputs is not None:
+            return f"softmax({', '.join(self._print(x) for x in inputs)})"
+        if expr.cols == 1:
+            return "[" + ", ".join(self._print(e) for e in expr) + "]"
+        rows = [self._print(expr.row(i).T) for i in range(expr.rows)]
+        return "[" + ", ".join(rows) + "]"
+
+
+def softmax_inputs(matrix) -> tuple | None:
+    """The inputs when ``matrix`` is exactly the vector softmax(x0, ..., xn), else None."""
+    entries = list(matrix)
+    if matrix.cols != 1 or not entries or not isinstance(entries[0], SoftmaxOutput):
+        return None
+    inputs = entries[0].inputs
+    for k, e in enumerate(entries):
+        if not isinstance(e, SoftmaxOutput) or e.index != k or e.inputs != inputs:
+            return None
+    return inputs if len(entries) == len(inputs) else None
+
 
 class SymgradLatexPrinter(_PersonOrder, LatexPrinter):
-    """LaTeX with the same factor order as the text output."""
+    """LaTeX with the same factor order as the text output, fit to paste into a paper.
+
+    A name of several letters is one variable, so it prints as one word, ``\\mathit{wx}``
+    (a bare ``wx`` would read as w times x); matrices and vectors are ``pmatrix``.
+    """
+
+    def _print_Symbol(self, expr, style="plain"):
+        return latex_name(expr.name)
+
+    def _operator(self, name: str, args, exp=None) -> str:
+        # sympy writes Heaviside as \theta(x) and DiracDelta as \delta(x), which read back
+        # as products with a variable theta or delta
+        inner = ", ".join(self._print(a) for a in args)
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"\operatorname{{{name}}}{power}\left({inner}\right)"
+
+    def _print_Heaviside(self, expr, exp=None):
+        return self._operator("Heaviside", expr.args[:1], exp)
+
+    def _print_DiracDelta(self, expr, exp=None):
+        return self._operator("DiracDelta", expr.args, exp)
+
+    def _print_atan2(self, expr, exp=None):
+        return self._operator("atan2", expr.args, exp)
+
+    def _print_ImmutableDenseMatrix(self, expr):
+        inputs = softmax_inputs(expr)
+        if inputs is not None:
+            args = ", ".join(self._print(x) for x in inputs)
+            return rf"\operatorname{{softmax}}\left({args}\right)"
+        rows = [" & ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows)]
+        return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
+
+
+def latex_name(name: str) -> str:
+    """A variable's name in LaTeX: ``x_1`` and ``x1`` are x_{1}, ``theta`` is \\theta,
+    ``wx`` is \\mathit{wx}."""
+    base, sep, sub = name.partition("_")
+    if not sep:
+        m = re.fullmatch(r"(.*?[^\d])(\d+)", name)
+        base, sub = (m.group(1), m.group(2)) if m else (name, "")
+
+    def part(text: str) -> str:
+        if text in _GREEK_NAMES:
+            return "o" if text == "omicron" else "\\" + text
+        if len(text) <= 1 or text.isdigit():
+            return text
+        escaped = text.replace("_", "\\_")
+        return rf"\mathit{{{escaped}}}"
+
+    return part(base) + (f"_{{{part(sub)}}}" if sub else "")
 
 
 _TEXT = TextPrinter()
@@ -91,6 +165,9 @@ _TEXT = TextPrinter()
 def expr_text(expr: sp.Expr) -> str:
     """ASCII text that re-parses to ``expr``: ``x*y/(b + w*x)``."""
     return _TEXT.doprint(expr)
+
+
+_GREEK_NAMES = frozenset(GREEK.values())
 
 
 def expr_latex(expr: sp.Expr) -> str:
@@ -104,7 +181,11 @@ def _pretty_printer(width: int):
     from sympy.printing.pretty.pretty import PrettyPrinter
 
     class Pretty(_PersonOrder, PrettyPrinter):
-        pass
+        def _print_ImmutableDenseMatrix(self, expr):
+            inputs = softmax_inputs(expr)
+            if inputs is not None:
+                return self._print(sp.Function("softmax")(*inputs))
+            return self._print_MatrixBase(expr)
 
     return Pretty({"use_unicode": True, "num_columns": width, "wrap_line": True})
 
@@ -196,6 +277,208 @@ def _(result: Gradient, width: int = 80) -> list[tuple[str, str]]:
         vector = sp.Matrix(list(result.partials))
         blocks.append(("result", labelled(f"∇f({names})", vector, width)))
     return blocks
+
+
+# ---------------------------------------------------------------- Hessian, Jacobian, diff
+
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _runs(wrt: tuple) -> list[tuple[sp.Symbol, int]]:
+    """(x, x, y) -> [(x, 2), (y, 1)]: the denominator of d3f/dx2dy."""
+    runs: list[tuple[sp.Symbol, int]] = []
+    for v in wrt:
+        if runs and runs[-1][0] == v:
+            runs[-1] = (v, runs[-1][1] + 1)
+        else:
+            runs.append((v, 1))
+    return runs
+
+
+def partial_text(wrt: tuple, f: str = "f") -> str:
+    """ASCII name of a partial: ``df/dw``, ``d2f/dw^2``, ``d2f/dwdb``."""
+    n = len(wrt)
+    top = f"d{n}{f}" if n > 1 else f"d{f}"
+    bottom = "".join(f"d{var_text(v)}" + (f"^{k}" if k > 1 else "") for v, k in _runs(wrt))
+    return f"{top}/{bottom}"
+
+
+def partial_pretty(wrt: tuple, f: str = "f") -> str:
+    """Unicode name of a partial: ``∂f/∂w``, ``∂²f/∂w²``, ``∂²f/∂w∂b``."""
+    n = len(wrt)
+    top = f"∂{str(n).translate(_SUPERSCRIPT_DIGITS)}{f}" if n > 1 else f"∂{f}"
+    bottom = "".join(
+        f"∂{expr_pretty(v)}" + (str(k).translate(_SUPERSCRIPT_DIGITS) if k > 1 else "")
+        for v, k in _runs(wrt)
+    )
+    return f"{top}/{bottom}"
+
+
+def partial_latex(wrt: tuple, f: str = "f") -> str:
+    r"""LaTeX of a partial: ``\frac{\partial^{2} f}{\partial w \partial b}``."""
+    n = len(wrt)
+    top = rf"\partial^{{{n}}} {f}" if n > 1 else rf"\partial {f}"
+    bottom = " ".join(
+        rf"\partial {expr_latex(v)}" + (f"^{{{k}}}" if k > 1 else "") for v, k in _runs(wrt)
+    )
+    return rf"\frac{{{top}}}{{{bottom}}}"
+
+
+def _upper(result: Hessian):
+    """The distinct entries of a symmetric matrix: (i, j, entry) for j >= i."""
+    n = len(result.wrt)
+    return [(i, j, result.matrix[i][j]) for i in range(n) for j in range(i, n)]
+
+
+def _matrix(rows) -> sp.ImmutableMatrix:
+    return sp.ImmutableMatrix([list(row) for row in rows])
+
+
+def _matrix_block(label: str, matrix: sp.ImmutableMatrix, width: int) -> tuple[str, str]:
+    """The matrix in 2-D, or a note when it is too wide (its entries are printed above)."""
+    form = _pretty_printer(width)._print(matrix)
+    if len(label) + 3 + form.width() > width:
+        return ("note", f"{label}: too wide for {width} columns; its entries are above")
+    return ("result", labelled(label, matrix, width))
+
+
+def _softmax_outputs(result: Jacobian) -> tuple[tuple, dict]:
+    """For the Jacobian of softmax(...): its inputs and {output k: s_k}; else ((), {})."""
+    inputs = softmax_inputs(result.expression) if is_vector(result.expression) else None
+    if inputs is None:
+        return (), {}
+    # the ML literature's form: d s_i/d x_j = s_i*(δ_ij - s_j), s_k the softmax outputs
+    return inputs, {SoftmaxOutput(k, *inputs): symbol(f"s_{k}") for k in range(len(inputs))}
+
+
+def _header(result: Any) -> dict:
+    return {"expression": expr_text(result.expression), "wrt": [var_text(v) for v in result.wrt]}
+
+
+@as_dict.register
+def _(result: Hessian, source: str | None = None) -> dict:
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record.update(_header(result))
+    record["hessian"] = [[expr_text(e) for e in row] for row in result.matrix]
+    return record
+
+
+@as_text.register
+def _(result: Hessian) -> list[str]:
+    lines = [f"f = {expr_text(result.expression)}"]
+    for i, j, e in _upper(result):
+        lines.append(f"{partial_text((result.wrt[i], result.wrt[j]))} = {expr_text(e)}")
+    return lines
+
+
+@as_latex.register
+def _(result: Hessian) -> list[str]:
+    lines = [f"f = {expr_latex(result.expression)}"]
+    for i, j, e in _upper(result):
+        lines.append(f"{partial_latex((result.wrt[i], result.wrt[j]))} = {expr_latex(e)}")
+    lines.append(rf"\nabla^{{2}} f = {expr_latex(_matrix(result.matrix))}")
+    return lines
+
+
+@as_pretty.register
+def _(result: Hessian, width: int = 80) -> list[tuple[str, str]]:
+    blocks = [("header", labelled("parsed as  f", result.expression, width))]
+    for i, j, e in _upper(result):
+        label = partial_pretty((result.wrt[i], result.wrt[j]))
+        blocks.append(("partial", labelled(label, e, width)))
+    if len(result.wrt) > 1:
+        names = ", ".join(expr_pretty(v) for v in result.wrt)
+        blocks.append(_matrix_block(f"∇²f({names})", _matrix(result.matrix), width))
+    return blocks
+
+
+def _output_name(result: Jacobian, i: int) -> str:
+    return f"f{i}" if len(result.outputs) > 1 else "f"
+
+
+@as_dict.register
+def _(result: Jacobian, source: str | None = None) -> dict:
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record.update(_header(result))
+    record["jacobian"] = [[expr_text(e) for e in row] for row in result.matrix]
+    return record
+
+
+@as_text.register
+def _(result: Jacobian) -> list[str]:
+    lines = [f"f = {expr_text(result.expression)}"]
+    for i, row in enumerate(result.matrix):
+        for v, e in zip(result.wrt, row):
+            lines.append(f"{partial_text((v,), _output_name(result, i))} = {expr_text(e)}")
+    return lines
+
+
+@as_latex.register
+def _(result: Jacobian) -> list[str]:
+    lines = [f"f = {expr_latex(result.expression)}"]
+    matrix = _matrix(result.matrix)
+    inputs, outputs = _softmax_outputs(result)
+    if outputs:
+        # as a paper writes it: s = softmax(a, b), entries in s_0, s_1
+        lines[0] = f"s = {expr_latex(result.expression)}"
+        matrix = matrix.xreplace(outputs)
+    for i in range(matrix.rows):
+        name = ("s" if outputs else "f") + (f"_{{{i}}}" if matrix.rows > 1 else "")
+        for v, e in zip(result.wrt, matrix.row(i)):
+            lines.append(f"{partial_latex((v,), name)} = {expr_latex(e)}")
+    lines.append(f"J_{{{'s' if outputs else 'f'}}} = {expr_latex(matrix)}")
+    return lines
+
+
+@as_pretty.register
+def _(result: Jacobian, width: int = 80) -> list[tuple[str, str]]:
+    blocks = [("header", labelled("parsed as  f", result.expression, width))]
+    matrix = _matrix(result.matrix)
+    inputs, outputs = _softmax_outputs(result)
+    if outputs:
+        matrix = matrix.xreplace(outputs)
+        args = ", ".join(expr_text(x) for x in inputs)
+        blocks.append(("note", f"where sₖ = softmax({args})[k], output k of f"))
+    for i in range(matrix.rows):
+        name = _output_name(result, i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        for v, e in zip(result.wrt, matrix.row(i)):
+            blocks.append(("partial", labelled(partial_pretty((v,), name), e, width)))
+    names = ", ".join(expr_pretty(v) for v in result.wrt)
+    blocks.append(_matrix_block(f"J({names})", matrix, width))
+    return blocks
+
+
+@as_dict.register
+def _(result: Derivative, source: str | None = None) -> dict:
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record.update(_header(result))
+    record["order"] = result.order
+    record["derivative"] = expr_text(result.derivative)
+    return record
+
+
+@as_text.register
+def _(result: Derivative) -> list[str]:
+    return [
+        f"f = {expr_text(result.expression)}",
+        f"{partial_text(result.wrt)} = {expr_text(result.derivative)}",
+    ]
+
+
+@as_latex.register
+def _(result: Derivative) -> list[str]:
+    return [
+        f"f = {expr_latex(result.expression)}",
+        f"{partial_latex(result.wrt)} = {expr_latex(result.derivative)}",
+    ]
+
+
+@as_pretty.register
+def _(result: Derivative, width: int = 80) -> list[tuple[str, str]]:
+    return [
+        ("header", labelled("parsed as  f", result.expression, width)),
+        ("result", labelled(partial_pretty(result.wrt), result.derivative, width)),
+    ]
 
 
 def render(result: Any, fmt: str, source: str | None = None, width: int = 80) -> Any:
