@@ -61,9 +61,8 @@ def function_table() -> str:
 
     rows = ["| function | arguments | meaning | also written |", "|---|---|---|---|"]
     for spec in FUNCTIONS:
-        arity = " or ".join(str(n) for n in spec.arity)
         aliases = ", ".join(f"`{a}`" for a in spec.aliases)
-        rows.append(f"| `{spec.name}` | {arity} | {spec.summary} | {aliases} |")
+        rows.append(f"| `{spec.name}` | {spec.arity_text} | {spec.summary} | {aliases} |")
     return "\n".join(rows) + "\n"
 
 

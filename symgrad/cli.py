@@ -301,7 +301,6 @@ def functions(fmt: FormatOpt = Format.auto) -> None:
 
     kind = resolve_format(fmt)
     for spec in FUNCTIONS:
-        arity = "/".join(str(n) for n in spec.arity)
         if kind == "json":
             record = {
                 "name": spec.name,
@@ -312,9 +311,8 @@ def functions(fmt: FormatOpt = Format.auto) -> None:
             }
             sys.stdout.write(json.dumps(record) + "\n")
         else:
-            arity += "+" if spec.variadic else ""
             aliases = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
-            sys.stdout.write(f"{spec.name:<11} {arity:<4} {spec.summary}{aliases}\n")
+            sys.stdout.write(f"{spec.name:<11} {spec.arity_text:<10} {spec.summary}{aliases}\n")
 
 
 @app.command()

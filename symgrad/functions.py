@@ -306,6 +306,13 @@ class FunctionSpec:
     def accepts(self, count: int) -> bool:
         return count in self.arity or (self.variadic and count >= self.arity[-1])
 
+    @property
+    def arity_text(self) -> str:
+        """How many arguments, in words: ``1``, ``1 or 2``, ``1 or more``."""
+        if self.variadic:
+            return f"{self.arity[-1]} or more"
+        return " or ".join(str(n) for n in self.arity)
+
 
 def _log(x, base=None):
     return sp.log(x) if base is None else sp.log(x) / sp.log(base)
