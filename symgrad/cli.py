@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -36,6 +37,7 @@ class SymgradGroup(TyperGroup):
     """Runs a command and turns every failure into one stderr line and an exit code."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = self.shield_expressions(sys.argv[1:] if args is None else list(args))
         code = run_guarded(
             lambda: super(SymgradGroup, self).main(
                 args=args,
@@ -48,6 +50,51 @@ class SymgradGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def shield_expressions(self, args: list[str]) -> list[str]:
+        """Hand an EXPR that starts with '-' (``-x^2``, ``-y*log(p)``) to the command as EXPR.
+
+        click would read it as a cluster of short options. After the command name, an argument
+        is set aside (and ``run`` unwraps it) when it starts with a single '-', is not the value
+        of the option before it, and either is not option-shaped or names no option.
+        """
+        command = None
+        takes_value: set[str] = set()
+        known: set[str] = {"-h"}
+        previous = ""
+        out = []
+        for arg in args:
+            if command is None:
+                if not arg.startswith("-") and arg in self.commands:
+                    command = self.commands[arg]
+                    for param in command.params:
+                        if param.param_type_name == "option":
+                            known.update(param.opts)
+                            if not param.is_flag:
+                                takes_value.update(param.opts)
+            elif (
+                arg.startswith("-")
+                and not arg.startswith("--")
+                and len(arg) > 1
+                and previous not in takes_value
+                and (arg[:2] not in known or not _OPTION_LIKE.match(arg))
+            ):
+                key = f"{_SHIELD}{len(_SHIELDED)}"
+                _SHIELDED[key] = arg
+                arg = key
+            out.append(arg)
+            previous = arg
+        return out
+
+
+_OPTION_LIKE = re.compile(r"-[A-Za-z][A-Za-z0-9-]*\Z")
+_SHIELD = "\x00expr"
+_SHIELDED: dict[str, str] = {}
+
+
+def unshield(expr: str) -> str:
+    """The text of an EXPR that ``SymgradGroup.shield_expressions`` set aside."""
+    return _SHIELDED.get(expr, expr)
 
 
 def run_guarded(call) -> int:
@@ -235,6 +282,7 @@ def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
     ``compute`` takes the text of one expression and returns a result object; a result may
     carry an ``exit_code`` (a check that found a mismatch). Returns the command's exit code.
     """
+    expr = unshield(expr)
     if expr != "-":
         result = compute(expr)
         emit(result, fmt, expr)

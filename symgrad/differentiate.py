@@ -54,7 +54,9 @@ def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
     have = variables(expr)
     if wrt is None:
         if not have:
-            raise VariableError(f"{expr} has no variables, so there is nothing to differentiate")
+            raise VariableError(
+                f"the expression is the constant {expr}: it has no variables to differentiate by"
+            )
         return have
     names = [n for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
     by_name = {s.name: s for s in have}
@@ -102,12 +104,27 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     (``(1 - 2*x**2/(x**2 + 1))/(x**2 + 1)`` becomes ``(1 - x**2)/(x**2 + 1)**2``), and moves a
     minus sign into a sum whose terms are mostly negative.
     """
+    _require_real(expr)
     if _too_big(expr):
         return expr
     # on a tie the first wins: the most factored form
     candidates = [factor_terms(sp.together(expr)), factor_terms(expr), expr]
     best = min(candidates, key=_weight)
     return _flip_signs(best)
+
+
+def _require_real(expr: sp.Expr) -> None:
+    """A derivative must be a real, defined expression, like its input."""
+    if expr.has(sp.I):
+        raise InputError(
+            f"a derivative is not real ({expr}): a power of a negative base such as (-1)^n is "
+            "real only for whole n; symgrad works with real numbers"
+        )
+    if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise InputError(
+            f"a derivative is undefined ({expr}): the expression is not differentiable "
+            "anywhere (for example 0^x)"
+        )
 
 
 def _too_big(expr: sp.Expr) -> bool:

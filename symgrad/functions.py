@@ -288,6 +288,26 @@ def softmax(*xs) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([SoftmaxOutput(k, *xs) for k in range(len(xs))])
 
 
+class Abs(sp.Abs):
+    """abs with the derivative of real calculus, sign(u)*u'.
+
+    sympy falls back to re/im parts when it cannot prove the argument real (abs(asin(x)));
+    every symgrad variable is real, so the real rule always applies.
+    """
+
+    def _eval_derivative(self, x):
+        u = self.args[0]
+        return sign(u) * u.diff(x)
+
+
+class sign(sp.sign):
+    """sign with the derivative of real calculus, 2*DiracDelta(u)*u' (see Abs)."""
+
+    def _eval_derivative(self, x):
+        u = self.args[0]
+        return 2 * sp.DiracDelta(u) * u.diff(x)
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -335,8 +355,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("log10", lambda x: sp.log(x) / sp.log(10), (1,), "logarithm base 10"),
     FunctionSpec("sqrt", sp.sqrt, (1,), "square root"),
     FunctionSpec("cbrt", lambda x: sp.Pow(x, sp.Rational(1, 3)), (1,), "cube root x^(1/3)"),
-    FunctionSpec("abs", sp.Abs, (1,), "absolute value; derivative sign(x)", ("Abs",)),
-    FunctionSpec("sign", sp.sign, (1,), "sign: -1, 0 or 1"),
+    FunctionSpec("abs", Abs, (1,), "absolute value; derivative sign(x)", ("Abs",)),
+    FunctionSpec("sign", sign, (1,), "sign: -1, 0 or 1"),
     FunctionSpec("sin", sp.sin, (1,), "sine"),
     FunctionSpec("cos", sp.cos, (1,), "cosine"),
     FunctionSpec("tan", sp.tan, (1,), "tangent"),

@@ -24,7 +24,7 @@ import re
 import sympy as sp
 
 from symgrad.errors import LimitError, ParseError
-from symgrad.functions import GREEK, normalize_name, symbol
+from symgrad.functions import GREEK, Abs, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits
 from symgrad.parser import Token, _check_result, _Parser
 
@@ -460,7 +460,7 @@ class _LatexParser(_Parser):
             self.abs_depth -= 1
         self.depth -= 1
         if left == "|":
-            return [sp.Abs(a) for a in args]
+            return [Abs(a) for a in args]
         return args
 
     def primary(self):

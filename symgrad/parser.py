@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import sympy as sp
@@ -31,19 +32,19 @@ from symgrad.errors import LimitError, ParseError
 from symgrad.functions import constants, function_table, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits
 
-_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
 _TOKEN = re.compile(
     rf"""
     (?P<ws>\s+)
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<sup>[{_SUPERSCRIPTS}]+)
-  | (?P<name>[^\W\d](?:(?![{_SUPERSCRIPTS}])\w)*)
-  | (?P<op>\*\*|[-+*/^(),\[\]−×·÷])
+  | (?P<sup>⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)
+  | (?P<name>[^\W\d_](?:(?![{_SUPERSCRIPTS}])\w)*)
+  | (?P<op>\*\*|[-+*/^(),\[\]−×·⋅÷])
     """,
     re.VERBOSE,
 )
 # unicode spellings of the ASCII operators
-_OP_ALIASES = {"−": "-", "×": "*", "·": "*", "÷": "/"}
+_OP_ALIASES = {"−": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/"}
 _BAD_CHAR_HINTS = {
     "'": "strings are not part of an expression",
     '"': "strings are not part of an expression",
@@ -62,6 +63,14 @@ _BAD_CHAR_HINTS = {
     "&": "'&' is not an operator here",
     "`": "backquotes are not part of an expression",
     "\\": "this is LaTeX: read it with symgrad.latex.parse_latex (the CLI detects it)",
+    "_": "a name starts with a letter (x_1 is a name, _x is not; write 1000, not 1_000)",
+    "√": "write sqrt(x)",
+}
+# compatibility characters whose plain form would silently change the meaning of a name
+_NAME_TRAPS = {
+    "<super>": "a superscript inside a name: write x^n for a power",
+    "<sub>": "a subscript: write x_1 or x_i",
+    "<fraction>": "write a fraction as 1/2",
 }
 
 
@@ -85,6 +94,8 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
             hint = _BAD_CHAR_HINTS.get(ch, "remove it or write it as plain math")
             raise ParseError(f"unexpected character {ch!r}: {hint}", column=pos + 1, source=text)
         kind = m.lastgroup
+        if kind == "name":
+            _check_name_characters(m.group(), pos, text)
         if kind != "ws":
             value = m.group()
             if kind == "op":
@@ -98,6 +109,20 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
         pos = m.end()
     tokens.append(Token("end", "", n + 1))
     return tokens
+
+
+def _check_name_characters(name: str, start: int, text: str) -> None:
+    """NFKC would read xⁿ as xn and ½x as 1⁄2x: refuse such characters instead of guessing."""
+    if name.isascii():
+        return
+    for offset, ch in enumerate(name):
+        tag = unicodedata.decomposition(ch).split(" ")[0]
+        if tag in _NAME_TRAPS:
+            raise ParseError(
+                f"unexpected character {ch!r}: {_NAME_TRAPS[tag]}",
+                column=start + offset + 1,
+                source=text,
+            )
 
 
 def parse(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | None = None) -> sp.Expr:
@@ -369,7 +394,8 @@ class _Parser:
                 source=self.text,
             )
         if any(c in text for c in ".eE"):
-            return sp.Float(text)
+            # double precision whatever the spelling: Float("1e4000") alone would carry 4,000 digits
+            return sp.Float(text, 15)
         return sp.Integer(int(text))
 
     def name(self, tok: Token) -> sp.Expr:
@@ -378,6 +404,8 @@ class _Parser:
         if self.is_op(nxt, "("):
             return self.call(name, tok)
         if name in self.functions:
+            if self.is_op(nxt, "^", "**"):
+                raise self.error(f"write {name}(x)^2 for the square of {name}(x)", tok)
             raise self.error(f"{name} is a function: write {name}(...)", tok)
         if name in self.constants:
             return self.constants[name]
@@ -469,6 +497,10 @@ class _Parser:
     def unknown_function_message(self, name: str) -> str:
         if name in self.constants or not self.looks_like_function(name):
             return f"'{name}(' — {name} is not a function; write {name}*(...) for a product"
+        for known in sorted(self.functions, key=len, reverse=True):
+            if name.endswith(known) and len(known) > 1:
+                head = name[: -len(known)]
+                return f"unknown function '{name}': for a product write {head}*{known}(...)"
         close = difflib.get_close_matches(name, list(self.functions), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see 'symgrad functions' for the list"
         return f"unknown function '{name}': {hint} (for a product write {name}*(...))"
@@ -478,7 +510,7 @@ class _Parser:
         return len(name) > 1
 
 
-_SUP_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
+_SUP_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789-")
 _BRACKETS = (
     "brackets make a vector around the whole expression, as in [x*y, x + y], or take one "
     "output of a vector function, as in softmax(a, b)[0]; use parentheses to group"

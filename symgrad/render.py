@@ -6,6 +6,7 @@ calls ``render(result, fmt)`` and prints what comes back.
 
 from __future__ import annotations
 
+import math
 import re
 from contextlib import contextmanager
 from functools import lru_cache, singledispatch
@@ -75,8 +76,17 @@ class TextPrinter(_PersonOrder, StrPrinter):
 
     def _print_Float(self, expr):
         if expr._prec <= 53:
-            text = repr(float(expr))
-            return text if "inf" not in text and "nan" not in text else super()._print_Float(expr)
+            value = float(expr)
+            text = repr(value)
+            if not math.isfinite(value) or (value == 0.0 and not expr.is_zero):
+                # beyond the range of a double: 1.0e+4000, 1.5e-400
+                from mpmath.libmp import from_str, to_str
+
+                for digits in (15, 16, 17):  # the shortest spelling that reads back exactly
+                    text = to_str(expr._mpf_, digits)
+                    if from_str(text, 53, "n") == expr._mpf_:
+                        break
+            return text
         return super()._print_Float(expr)
 
     def _print_Abs(self, expr):

@@ -177,3 +177,20 @@ def test_terminal_gets_pretty_output_and_no_color_is_honoured():
     code, out = _run_in_terminal(["grad", "x/(1+y)"], {"NO_COLOR": "1"})
     assert code == 0 and "∂f/∂x" in out
     assert "\x1b[" not in out
+
+
+@pytest.mark.parametrize(
+    "args, expression",
+    [
+        (["grad", "-x^2"], "-x**2"),
+        (["grad", "-y*log(p) - (1-y)*log(1-p)", "--wrt", "p"], "-y*log(p) - log(1 - p)*(1 - y)"),
+        (["grad", "--format", "json", "-w*x + b"], "b - w*x"),
+        (["grad", "-x", "-w", "x"], "-x"),
+        (["hessian", "-x^3"], "-x**3"),
+    ],
+)
+def test_an_expression_may_start_with_a_minus(args, expression):
+    code, out, err = invoke(*args)
+    assert code == 0 and err == ""
+    first = json.loads(out)["expression"] if "json" in args else out.splitlines()[0][4:]
+    assert first == expression

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from symgrad import gradient, parse
 from symgrad.differentiate import natural_key, tidy, variables
-from symgrad.errors import SymgradError, VariableError
+from symgrad.errors import InputError, SymgradError, VariableError
 from symgrad.functions import symbol
 from symgrad.render import expr_text
 from tests.reference import central_difference, close, numeric
@@ -207,3 +207,30 @@ def test_variables_helper_is_sorted():
     assert variables(parse("b + a2 + a10 + a1")) == tuple(
         symbol(n) for n in ["a1", "a2", "a10", "b"]
     )
+
+
+REAL_RULES = [
+    # sympy alone gives re()/im() parts here, since it cannot prove asin(x) real
+    ("abs(asin(x))", "sign(asin(x))/sqrt(1 - x**2)"),
+    ("abs(log(x))", "sign(log(x))/x"),
+    ("sign(log(x))", "2*DiracDelta(log(x))/x"),
+]
+
+
+@pytest.mark.parametrize("expr, expected", REAL_RULES)
+def test_abs_and_sign_use_real_calculus(expr, expected):
+    (partial,) = gradient(expr).partials
+    assert expr_text(partial) == expected
+
+
+@pytest.mark.parametrize("expr, words", [("(-1)^n*x", "not real"), ("0^x", "undefined")])
+def test_a_derivative_that_is_not_real_is_an_error(expr, words):
+    with pytest.raises(InputError, match=words):
+        gradient(expr)
+
+
+def test_floats_beyond_double_range_print_and_reparse():
+    for text in ["1e4000*x", "1.5e-400*x^2"]:
+        expr = parse(text)
+        assert parse(expr_text(expr)) == expr
+        assert len(expr_text(expr)) < 30
