@@ -207,6 +207,16 @@ FormatOpt = Annotated[
         case_sensitive=False,
     ),
 ]
+AtOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--at",
+        metavar="POINT",
+        help="A value for every variable, e.g. w=1,x=2,y=-0.5 (values may be constants: pi/4).",
+        show_default=False,
+    ),
+]
+
 
 
 # ---------------------------------------------------------------- running a command
@@ -253,20 +263,31 @@ def _write(line: str) -> None:
 
 
 @app.command()
-def grad(expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto) -> None:
+def grad(
+    expr: ExprArg, wrt: WrtOpt = None, at: AtOpt = None, fmt: FormatOpt = Format.auto
+) -> None:
     """Every partial derivative of EXPR and its gradient vector.
+
+    With --at, also the value and the gradient at that point (exit 4 where they are not
+    real and finite: outside the domain, at a kink).
 
     \b
     Examples:
       symgrad grad "y*log(w*x+b)" --wrt w,b
       symgrad grad "sigmoid(w*x + b)" --format json
       symgrad grad "(y - (x*w + b))^2" -w w,b --format latex
+      symgrad grad "y*log(w*x+b)" --at w=1,x=2,y=3,b=0.5
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
     """
     from symgrad.differentiate import gradient
     from symgrad.parser import parse
 
-    raise typer.Exit(run(expr, lambda text: gradient(parse(text), wrt), fmt))
+    if at is None:
+        raise typer.Exit(run(expr, lambda text: gradient(parse(text), wrt), fmt))
+    from symgrad.numeric import gradient_at, parse_point
+
+    point = parse_point(at)
+    raise typer.Exit(run(expr, lambda text: gradient_at(gradient(parse(text), wrt), point), fmt))
 
 
 @app.command()

@@ -16,6 +16,8 @@ from sympy.printing.str import StrPrinter
 
 from symgrad.differentiate import Gradient
 from symgrad.errors import SymgradError
+from symgrad.functions import symbol
+from symgrad.verdicts import GradientAt, fmt_number, point_text
 
 FORMATS = ("auto", "pretty", "text", "json", "latex")
 
@@ -186,6 +188,51 @@ def _(result: Gradient, width: int = 80) -> list[tuple[str, str]]:
         names = ", ".join(expr_pretty(v) for v in result.wrt)
         vector = sp.Matrix(list(result.partials))
         blocks.append(("result", labelled(f"∇f({names})", vector, width)))
+    return blocks
+
+
+# ---------------------------------------------------------------- numbers and verdicts
+
+
+@as_dict.register
+def _(result: GradientAt, source: str | None = None) -> dict:
+    record = as_dict(result.gradient, source)
+    record["at"] = dict(result.at)
+    record["value"] = result.value
+    record["gradient_value"] = list(result.gradient_value)
+    record["notes"] = list(result.notes)
+    return record
+
+
+@as_text.register
+def _(result: GradientAt) -> list[str]:
+    lines = as_text(result.gradient)
+    lines.append(f"at {point_text(result.at)}:")
+    lines.append(f"  f = {fmt_number(result.value)}")
+    for v, value in zip(result.gradient.wrt, result.gradient_value):
+        lines.append(f"  df/d{var_text(v)} = {fmt_number(value)}")
+    lines += [f"note: {note}" for note in result.notes]
+    return lines
+
+
+@as_latex.register
+def _(result: GradientAt) -> list[str]:
+    lines = as_latex(result.gradient)
+    at = ", ".join(f"{expr_latex(symbol(k))} = {fmt_number(v)}" for k, v in result.at.items())
+    values = r" \\ ".join(fmt_number(v) for v in result.gradient_value)
+    lines.append(rf"f = {fmt_number(result.value)}, \quad \nabla f = \begin{{pmatrix}} {values} "
+                 rf"\end{{pmatrix}} \quad \text{{at }} {at}")
+    return lines
+
+
+@as_pretty.register
+def _(result: GradientAt, width: int = 80) -> list[tuple[str, str]]:
+    blocks = as_pretty(result.gradient, width)
+    lines = [f"at {point_text(result.at)}:", f"  f = {fmt_number(result.value)}"]
+    for v, value in zip(result.gradient.wrt, result.gradient_value):
+        lines.append(f"  ∂f/∂{expr_pretty(v)} = {fmt_number(value)}")
+    blocks.append(("result", "\n".join(lines)))
+    blocks += [("note", note) for note in result.notes]
     return blocks
 
 

@@ -141,3 +141,45 @@ def test_injection_runs_nothing(tmp_path):
     proc = _run("grad", f"__import__('os').system('touch {sentinel}')")
     assert proc.returncode == 2 and not sentinel.exists()
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- grad --at
+
+
+def test_grad_at_json_adds_the_values_in_order():
+    code, out, err = invoke(
+        "grad", "y*log(w*x+b)", "-w", "w,b", "--at", "w=1,x=2,y=3,b=0.5", "-f", "json"
+    )
+    assert code == 0 and err == ""
+    record = json.loads(out)
+    assert list(record) == [
+        "input", "expression", "wrt", "gradient", "at", "value", "gradient_value", "notes"
+    ]  # fmt: skip
+    assert record["at"] == {"b": 0.5, "w": 1.0, "x": 2.0, "y": 3.0}
+    assert record["gradient_value"] == [2.4, 1.2]
+    assert record["notes"] == ["df/dw defined where b + w*x > 0", "df/db defined where b + w*x > 0"]
+
+
+def test_grad_at_outside_the_domain_is_null_never_nan_and_exit_4():
+    code, out, err = invoke("grad", "log(x)", "--at", "x=-1", "-f", "json")
+    assert code == 4 and err == ""
+    assert "NaN" not in out and "Infinity" not in out
+    record = json.loads(out)
+    assert record["value"] is None and record["gradient_value"] == [-1.0]
+    assert "log(x) needs x > 0, but x = -1 here" in record["notes"][0]
+
+
+def test_grad_at_text_shows_values_and_notes():
+    code, out, _ = invoke("grad", "relu(x)", "--at", "x=0", "-f", "text")
+    assert code == 4
+    assert "  df/dx = undefined" in out
+    assert "note: df/dx is not defined at this kink (x = 0): left derivative 0" in out
+
+
+def test_grad_at_a_missing_variable_is_a_usage_error_naming_it():
+    code, out, err = invoke("grad", "x*y", "--at", "x=1")
+    assert code == 2 and out == ""
+    assert err == (
+        "symgrad: variable error: no value for y in --at: give every variable of x*y a value "
+        "(e.g. --at x=1,y=1)\n"
+    )
