@@ -72,8 +72,10 @@ class ClaimVerdict:
 class CheckResult:
     """The symbolic gradient against central finite differences, and the claims if any.
 
-    ``status`` is pass, mismatch or unverifiable; the errors are the largest over the
-    ``points`` checked, ``worst_point`` where the error was largest relative to the tolerance.
+    ``status`` (pass, mismatch or unverifiable) is the verdict on everything, claims
+    included; ``gradient_status`` that of the finite differences alone. The errors are the
+    largest over the ``points`` checked, ``worst_point`` where the error was largest relative
+    to the tolerance.
     """
 
     gradient: Gradient
@@ -81,6 +83,7 @@ class CheckResult:
     points: int
     rtol: float
     atol: float
+    gradient_status: str = UNVERIFIABLE
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     worst_point: dict[str, float] | None = None

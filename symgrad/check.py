@@ -1,0 +1,474 @@
+"""Verdicts: the symbolic gradient against central finite differences, and claimed derivatives
+against the symbolic ones.
+
+A check evaluates f and every partial in one generated numpy function (shared
+subexpressions), then f at ``x +- h`` along each variable: about ``2*len(wrt) + 1``
+vectorised evaluations for any number of points. Points come from the user (``at``) or are
+drawn at random inside the expression's domain: where f and its partials are real and finite
+and no kink lies within a finite-difference step.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from symgrad.differentiate import ExprLike, Gradient, WrtLike, as_expr, gradient, variables
+from symgrad.errors import InputError, VariableError
+from symgrad.numeric import (
+    compile_exprs,
+    domain_conditions,
+    domain_notes,
+    kink_report,
+    kinks,
+    point_values,
+    violated,
+)
+from symgrad.render import expr_text
+from symgrad.verdicts import (
+    MISMATCH,
+    PASS,
+    UNVERIFIABLE,
+    CheckResult,
+    ClaimVerdict,
+    fmt_number,
+)
+
+DEFAULT_RTOL = 1e-3  # those of torch.autograd.gradcheck
+DEFAULT_ATOL = 1e-5
+DEFAULT_POINTS = 100
+MAX_POINTS = 10_000_000
+STEP = 6e-6  # h = STEP * max(1, |x|): balances truncation O(h^2) against rounding O(eps/h)
+# a claim is compared with the symbolic derivative, not with finite differences: both are
+# exact formulas, so the tolerance is only for rounding
+CLAIM_RTOL = 1e-7
+CLAIM_ATOL = 1e-9
+SYMBOLIC_BUDGET = 1.0  # seconds of sympy simplify per claim
+NICE_VALUES = (1.0, 2.0, -1.0, 0.5, 3.0, -2.0, 1.5, -0.5)
+_EPS = np.finfo(float).eps
+
+
+# ---------------------------------------------------------------- the library
+
+
+def check_gradient(
+    expr: ExprLike,
+    wrt: WrtLike = None,
+    *,
+    at: Mapping[str, float] | str | None = None,
+    points: int = DEFAULT_POINTS,
+    seed: int = 0,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> CheckResult:
+    """The symbolic gradient of ``expr`` against central finite differences.
+
+    At the point ``at``, or at ``points`` random points inside the domain (drawn with
+    ``seed``). ``status`` is pass, mismatch or unverifiable (a kink, outside the domain).
+
+    >>> check_gradient("y*log(w*x+b)", "w,b", at="w=1,x=2,y=3,b=0.5").status
+    'pass'
+    """
+    return check_claim(expr, (), wrt, at=at, points=points, seed=seed, rtol=rtol, atol=atol)
+
+
+def check_claim(
+    expr: ExprLike,
+    claims: Sequence[ExprLike],
+    wrt: WrtLike = None,
+    *,
+    at: Mapping[str, float] | str | None = None,
+    points: int = DEFAULT_POINTS,
+    seed: int = 0,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> CheckResult:
+    """Whether each of ``claims`` (one per variable of ``wrt``, in order) is the partial derivative.
+
+    A claim passes when it simplifies to the derivative or equals it at every point tried;
+    otherwise the verdict carries a counterexample and, where cheap, what differs.
+
+    >>> r = check_claim("(y - (x*w + b))^2", ["2*(y - x*w - b)*x"], "w")
+    >>> r.status, r.claims[0].hint
+    ('mismatch', 'off by a factor of -1 (a sign error)')
+    """
+    _check_options(points, rtol, atol)
+    grad = gradient(as_expr(expr), wrt)
+    claimed = _claims(grad, claims)
+    symbols = variables(grad.expression)
+    checker = _Checker(grad, claimed, symbols, rtol, atol)
+    if at is not None:
+        values = point_values(grad.expression, at)
+        return checker.at_point(values)
+    return checker.at_random(points, seed)
+
+
+def _check_options(points: int, rtol: float, atol: float) -> None:
+    if not 1 <= points <= MAX_POINTS:
+        raise InputError(f"--points must be between 1 and {MAX_POINTS:,}, not {points}")
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(f"--{name} must be a finite number >= 0, not {value}")
+
+
+def _claims(grad: Gradient, claims: Sequence[ExprLike]) -> tuple[sp.Expr, ...]:
+    claimed = tuple(as_expr(c) for c in claims)
+    if claimed and len(claimed) != len(grad.wrt):
+        names = ", ".join(v.name for v in grad.wrt)
+        raise InputError(
+            f"got {len(claimed)} --claim for {len(grad.wrt)} variables ({names}): give one "
+            "claim per --wrt variable, in the same order"
+        )
+    have = set(grad.expression.free_symbols)
+    for claim in claimed:
+        extra = sorted(s.name for s in claim.free_symbols - have)
+        if extra:
+            listed = ", ".join(sorted(s.name for s in have))
+            raise VariableError(
+                f"the claim {expr_text(claim)} uses {', '.join(extra)}, which is not in "
+                f"{expr_text(grad.expression)}; its variables are {listed}"
+            )
+    return claimed
+
+
+# ---------------------------------------------------------------- the work
+
+
+@dataclass
+class _Evaluation:
+    """f, its partials and the claims at points (columns), and which points are usable."""
+
+    points: np.ndarray  # (len(symbols), n)
+    value: np.ndarray  # (n,)
+    partials: np.ndarray  # (len(wrt), n)
+    claims: np.ndarray  # (len(claims), n)
+    fd: np.ndarray  # (len(wrt), n) central differences
+    rounding: np.ndarray  # (len(wrt), n) how far rounding in f can move them
+    ok: np.ndarray  # (n,) bool: f, partials finite; no kink within a step
+
+
+class _Checker:
+    def __init__(self, grad, claims, symbols, rtol, atol):
+        self.grad = grad
+        self.claims = claims
+        self.symbols = list(symbols)
+        self.rtol = rtol
+        self.atol = atol
+        self.columns = [self.symbols.index(v) for v in grad.wrt]
+        self.kinks = kinks(grad.expression, grad.partials)
+        self.main = compile_exprs([grad.expression, *grad.partials, *claims], self.symbols)
+        self.f = compile_exprs([grad.expression, *(k.subject for k in self.kinks)], self.symbols)
+
+    # ------------------------------------------------------------ evaluation
+
+    def evaluate(self, points: np.ndarray, step: float = STEP) -> _Evaluation:
+        m = len(self.grad.wrt)
+        out = self.main(*points)
+        value, partials, claims = out[0], out[1 : m + 1], out[m + 1 :]
+        ok = np.isfinite(value) & np.all(np.isfinite(partials), axis=0)
+        base = self.f(*points)
+        signs = np.sign(base[1:])
+        ok &= np.all(signs != 0, axis=0)
+        fd = np.empty_like(partials)
+        rounding = np.empty_like(partials)
+        for i, col in enumerate(self.columns):
+            fd[i], rounding[i], stencil_ok = self._central(points, col, step, value, signs)
+            ok &= stencil_ok
+        return _Evaluation(points, value, partials, claims, fd, rounding, ok)
+
+    def _central(self, points, col, step, value, signs):
+        """Central difference along one variable, and where the stencil stays on one branch."""
+        x = points[col]
+        h = step * np.maximum(1.0, np.abs(x))
+        up, down = points.copy(), points.copy()
+        up[col] = x + h
+        down[col] = x - h
+        width = up[col] - down[col]  # the step actually taken, after rounding
+        f_up, f_down = self.f(*up), self.f(*down)
+        ok = np.isfinite(f_up[0]) & np.isfinite(f_down[0]) & (width > 0)
+        # a kink between x - h and x + h: the difference quotient means nothing there
+        ok &= np.all(np.sign(f_up[1:]) == signs, axis=0)
+        ok &= np.all(np.sign(f_down[1:]) == signs, axis=0)
+        with np.errstate(all="ignore"):
+            fd = (f_up[0] - f_down[0]) / width
+            # rounding in f, magnified by 1/h: no step size can beat it
+            rounding = 64 * _EPS * (np.abs(f_up[0]) + np.abs(f_down[0]) + np.abs(value)) / width
+        return fd, rounding, ok
+
+    def compare(self, ev: _Evaluation) -> tuple[np.ndarray, np.ndarray]:
+        """Absolute error of the partials against finite differences (the best of a few
+        steps where the first disagrees) and the tolerance at each point."""
+        err = np.abs(ev.fd - ev.partials)
+        tol = self.atol + self.rtol * np.abs(ev.partials) + np.nan_to_num(ev.rounding)
+        bad = np.any(err > tol, axis=0) & ev.ok
+        if np.any(bad):
+            # near a pole truncation dominates, near cancellation rounding does: retry the
+            # disagreeing points with smaller and larger steps, each with Richardson's
+            # extrapolation (4 D(h/2) - D(h)) / 3, and keep the best agreement
+            sub = ev.points[:, bad]
+            for factor in (1 / 8, 8.0, 1 / 64, 64.0, 1 / 512):
+                wide = self.evaluate(sub, STEP * factor)
+                half = self.evaluate(sub, STEP * factor / 2)
+                ok = wide.ok & half.ok
+                richardson = (4 * half.fd - wide.fd) / 3
+                for fd in (half.fd, richardson):
+                    retry = np.where(ok, np.abs(fd - wide.partials), np.inf)
+                    err[:, bad] = np.minimum(err[:, bad], retry)
+                if np.all(err[:, bad] <= tol[:, bad]):
+                    break
+        return err, tol
+
+    # ------------------------------------------------------------ one point
+
+    def at_point(self, values: Mapping[sp.Symbol, float]) -> CheckResult:
+        point = np.array([[values[s]] for s in self.symbols], dtype=float).reshape(
+            len(self.symbols), 1
+        )
+        at = {s.name: float(values[s]) for s in self.symbols}
+        ev = self.evaluate(point)
+        notes = list(domain_notes(self.grad))
+        kink_notes, _ = kink_report(self.grad, values)
+        if kink_notes or not ev.ok[0]:
+            reasons = kink_notes or self._why_not(point[:, 0], ev)
+            claims = tuple(self._claim_unverifiable(i) for i in range(len(self.claims)))
+            return self._result(UNVERIFIABLE, 0, at=at, claims=claims, notes=reasons + notes)
+        err, tol = self.compare(ev)
+        claims = tuple(self._decide(i, ev, np.array([True])) for i in range(len(self.claims)))
+        return self._finish(ev, err, tol, claims, notes, at=at)
+
+    def _why_not(self, point: np.ndarray, ev: _Evaluation) -> list[str]:
+        conds = domain_conditions(self.grad.expression)
+        reasons = violated(conds, self.symbols, point)
+        if not reasons:
+            conds = domain_conditions(self.grad.expression, *self.grad.partials)
+            reasons = violated(conds, self.symbols, point)
+        if reasons:
+            return reasons
+        if not (np.isfinite(ev.value[0]) and np.all(np.isfinite(ev.partials[:, 0]))):
+            return ["f or a partial is not a finite real number here"]
+        near = ", ".join(f"{expr_text(k.subject)} = 0" for k in self.kinks)
+        if near:
+            return [
+                f"a kink ({near}) lies within one finite-difference step of this point; "
+                "the difference quotient would straddle it"
+            ]
+        return ["f is not finite within one finite-difference step of this point"]
+
+    # ------------------------------------------------------------ random points
+
+    def at_random(self, n: int, seed: int) -> CheckResult:
+        rng = np.random.default_rng(seed)
+        k = len(self.symbols)
+        notes = list(domain_notes(self.grad))
+        kept: list[np.ndarray] = []
+        found = 0
+        nice = min(n, 16)
+        tried = 0
+        for scale in (3.0, 1.0, 30.0, 300.0):
+            batch = rng.uniform(-scale, scale, size=(k, 2 * n))
+            if tried == 0:
+                batch[:, :nice] = rng.choice(NICE_VALUES, size=(k, nice))
+            tried += batch.shape[1]
+            ev = self.evaluate(batch)
+            kept.append(batch[:, ev.ok])
+            found += int(ev.ok.sum())
+            if found >= n:
+                break
+        if found == 0:
+            notes.insert(
+                0,
+                f"found no point where f and its gradient are real and finite (tried {tried:,} "
+                "points with values up to 300); check at a point with --at",
+            )
+            claims = tuple(self._claim_unverifiable(i) for i in range(len(self.claims)))
+            return self._result(UNVERIFIABLE, 0, claims=claims, notes=notes)
+        points = np.concatenate(kept, axis=1)[:, :n]
+        if points.shape[1] < n:
+            notes.insert(
+                0, f"only {points.shape[1]:,} of {tried:,} random points were inside the domain"
+            )
+        ev = self.evaluate(points)
+        err, tol = self.compare(ev)
+        claims = tuple(self._decide(i, ev, ev.ok) for i in range(len(self.claims)))
+        return self._finish(ev, err, tol, claims, notes)
+
+    # ------------------------------------------------------------ verdicts
+
+    def _finish(self, ev, err, tol, claims, notes, at=None) -> CheckResult:
+        usable = ev.ok
+        err = err[:, usable]
+        tol = tol[:, usable]
+        partials = ev.partials[:, usable]
+        ratio = err / tol
+        worst = int(np.unravel_index(np.argmax(ratio), ratio.shape)[1])
+        rel = err / np.maximum(np.abs(partials), self.atol if self.atol > 0 else 1e-300)
+        status = gradient_status = MISMATCH if np.any(err > tol) else PASS
+        statuses = {c.status for c in claims}
+        if MISMATCH in statuses:
+            status = MISMATCH
+        elif UNVERIFIABLE in statuses and status == PASS:
+            status = UNVERIFIABLE
+        if status == MISMATCH and MISMATCH not in statuses:
+            notes = [
+                "the symbolic gradient disagrees with finite differences: this is a bug in "
+                "symgrad, please report it with the input",
+                *notes,
+            ]
+        points = ev.points[:, usable]
+        return self._result(
+            status,
+            int(usable.sum()),
+            gradient_status=gradient_status,
+            max_abs_error=float(np.max(err)),
+            max_rel_error=float(np.max(rel)),
+            worst_point={s.name: float(points[j, worst]) for j, s in enumerate(self.symbols)},
+            at=at,
+            claims=claims,
+            notes=notes,
+        )
+
+    def _result(self, status, points, **fields) -> CheckResult:
+        notes = tuple(dict.fromkeys(fields.pop("notes", ())))
+        return CheckResult(
+            gradient=self.grad,
+            status=status,
+            points=points,
+            rtol=self.rtol,
+            atol=self.atol,
+            notes=notes,
+            **fields,
+        )
+
+    def _claim_unverifiable(self, i: int) -> ClaimVerdict:
+        return ClaimVerdict(self.grad.wrt[i], self.claims[i], self.grad.partials[i], UNVERIFIABLE)
+
+    def _decide(self, i: int, ev: _Evaluation, usable: np.ndarray) -> ClaimVerdict:
+        """Claim i against the symbolic partial at the usable points."""
+        var, claim, true = self.grad.wrt[i], self.claims[i], self.grad.partials[i]
+        c, t = ev.claims[i], ev.partials[i]
+        base = usable & np.isfinite(t)
+        if not np.any(base):
+            return ClaimVerdict(var, claim, true, UNVERIFIABLE)
+        both = base & np.isfinite(c)
+        with np.errstate(invalid="ignore"):
+            wrong = both & (
+                np.abs(c - t) > CLAIM_ATOL + CLAIM_RTOL * np.maximum(np.abs(c), np.abs(t))
+            )
+        if not np.any(both):
+            wrong = base  # the claim is nowhere a real number where the derivative is
+        if not np.any(wrong):
+            method = "symbolic" if _equivalent(claim, true) else "numeric"
+            return ClaimVerdict(var, claim, true, PASS, method=method, points=int(both.sum()))
+        j = int(np.argmax(wrong))  # the first: nice points come first
+        claimed_value = _finite(c[j])
+        true_value = float(t[j])
+        return ClaimVerdict(
+            var,
+            claim,
+            true,
+            MISMATCH,
+            points=int(base.sum()),
+            counterexample={s.name: float(ev.points[k, j]) for k, s in enumerate(self.symbols)},
+            claimed_value=claimed_value,
+            true_value=true_value,
+            difference=None if claimed_value is None else claimed_value - true_value,
+            finite_difference=_finite(ev.fd[i, j]) if ev.ok[j] else None,
+            hint=_hint(claim, true, c[both], t[both]),
+        )
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------- symbolic help, on a budget
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@contextmanager
+def budget(seconds: float) -> Iterator[bool]:
+    """Interrupt sympy after ``seconds`` (yields False where no timer is available).
+
+    sympy's ``simplify`` has no time limit of its own and can run for minutes; an interval
+    timer is the one way to stop it, and it only works in the main thread.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield False
+        return
+
+    def _alarm(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield True
+    except _OutOfTime:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _simplified(expr: sp.Expr, seconds: float = SYMBOLIC_BUDGET) -> sp.Expr | None:
+    """``simplify(expr)``, or None when that takes longer than ``seconds``."""
+    result = None
+    with budget(seconds) as usable:
+        if usable:
+            result = sp.simplify(expr)
+    return result
+
+
+def _equivalent(claim: sp.Expr, true: sp.Expr) -> bool:
+    """True where the difference simplifies to 0 within the budget."""
+    if claim == true:
+        return True
+    diff = _simplified(claim - true)
+    return diff is not None and diff == 0
+
+
+def _hint(claim, true, c: np.ndarray, t: np.ndarray) -> str | None:
+    """What differs, where that is cheap to see: a constant factor, a constant term, a
+    missing or extra factor, a missing term."""
+    with np.errstate(all="ignore"):
+        nonzero = np.abs(t) > 1e-12
+        if np.count_nonzero(nonzero) >= 2:
+            ratio = c[nonzero] / t[nonzero]
+            r0 = ratio[0]
+            if np.all(np.abs(ratio - r0) <= 1e-9 * max(1.0, abs(r0))):
+                if r0 == 0 or abs(r0) < 1e-12:
+                    return "the claim is 0 here but the derivative is not"
+                if abs(r0 + 1) <= 1e-9:
+                    return "off by a factor of -1 (a sign error)"
+                return f"off by a factor of {fmt_number(float(f'{r0:.10g}'))}"
+        if len(c) >= 2:
+            shift = t - c
+            if np.all(np.abs(shift - shift[0]) <= 1e-9 * max(1.0, abs(shift[0]))):
+                sign = "-" if shift[0] < 0 else "+"
+                return (
+                    f"off by a constant: the derivative is the claim {sign} "
+                    f"{fmt_number(abs(shift[0]))}"
+                )
+    small = 6
+    for candidate, words in ((true / claim, "missing factor"), (claim / true, "extra factor")):
+        if claim == 0:
+            break
+        q = _simplified(candidate, SYMBOLIC_BUDGET / 2)
+        if q is not None and q.free_symbols and sp.count_ops(q) <= small:
+            return f"{words} {expr_text(q)}"
+    d = _simplified(true - claim, SYMBOLIC_BUDGET / 2)
+    if d is not None and d != 0 and sp.count_ops(d) <= small:
+        return f"missing term {expr_text(d)} (the derivative is the claim + {expr_text(d)})"
+    return None
