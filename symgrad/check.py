@@ -422,12 +422,12 @@ def budget(seconds: float) -> Iterator[bool]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _simplified(expr: sp.Expr, seconds: float = SYMBOLIC_BUDGET) -> sp.Expr | None:
-    """``simplify(expr)``, or None when that takes longer than ``seconds``."""
+def _simplified(expr: sp.Expr, seconds: float = SYMBOLIC_BUDGET, how=sp.simplify) -> sp.Expr | None:
+    """``how(expr)`` (``simplify`` by default), or None when that takes longer than ``seconds``."""
     result = None
     with budget(seconds) as usable:
         if usable:
-            result = sp.simplify(expr)
+            result = how(expr)
     return result
 
 
@@ -461,14 +461,20 @@ def _hint(claim, true, c: np.ndarray, t: np.ndarray) -> str | None:
                     f"off by a constant: the derivative is the claim {sign} "
                     f"{fmt_number(abs(shift[0]))}"
                 )
+    # cancel, not simplify: rational arithmetic is quick, and a hint is only a hint
     small = 6
-    for candidate, words in ((true / claim, "missing factor"), (claim / true, "extra factor")):
-        if claim == 0:
-            break
-        q = _simplified(candidate, SYMBOLIC_BUDGET / 2)
-        if q is not None and q.free_symbols and sp.count_ops(q) <= small:
-            return f"{words} {expr_text(q)}"
-    d = _simplified(true - claim, SYMBOLIC_BUDGET / 2)
+    if claim != 0 and true != 0:
+        for candidate, words in ((true / claim, "missing factor"), (claim / true, "extra factor")):
+            q = _simplified(candidate, SYMBOLIC_BUDGET / 4, sp.cancel)
+            if (
+                q is not None
+                and q.free_symbols
+                and sp.denom(q) == 1
+                and not q.is_Add
+                and sp.count_ops(q) <= small
+            ):
+                return f"{words} {expr_text(q)}"
+    d = _simplified(true - claim, SYMBOLIC_BUDGET / 4, sp.expand)
     if d is not None and d != 0 and sp.count_ops(d) <= small:
         return f"missing term {expr_text(d)} (the derivative is the claim + {expr_text(d)})"
     return None

@@ -91,7 +91,7 @@ def _compile(exprs: tuple, args: tuple) -> Callable:
         {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": False}
     )
     raw = sp.lambdify(
-        args, list(exprs), modules=[_NAMESPACE, "numpy"], printer=printer, cse=True, dummify=True
+        args, list(exprs), modules=[_NAMESPACE, "numpy"], printer=printer, cse=True, dummify=False
     )
 
     def call(*values, h0: float = 0.5):
