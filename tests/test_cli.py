@@ -195,7 +195,7 @@ def test_check_the_seed_sign_error_exits_1_with_a_counterexample():
     assert code == 1 and err == ""
     assert "check: mismatch" in out
     assert "claim df/dw = 2*x*(-b - w*x + y): WRONG, off by a factor of -1 (a sign error)" in out
-    assert "  at b=-0.5, w=2, x=1.5, y=-0.5: claim -9, derivative 9 (finite difference 9)" in out
+    assert "  at b=0.5, w=-1, x=1.5, y=2: claim 9, derivative -9 (finite difference -9)" in out
 
 
 def test_check_json_is_one_record_with_the_verdict():
@@ -210,9 +210,9 @@ def test_check_json_is_one_record_with_the_verdict():
         assert key in record
     claim = record["claims"][0]
     assert claim["wrt"] == "w" and claim["status"] == "mismatch"
-    assert claim["counterexample"] == {"b": -0.5, "w": 2.0, "x": 1.5, "y": -0.5}
-    assert claim["claimed_value"] == -9.0 and claim["true_value"] == 9.0
-    assert claim["difference"] == -18.0
+    assert claim["counterexample"] == {"b": 0.5, "w": -1.0, "x": 1.5, "y": 2.0}
+    assert claim["claimed_value"] == 9.0 and claim["true_value"] == -9.0
+    assert claim["difference"] == 18.0
     assert claim["hint"] == "off by a factor of -1 (a sign error)"
 
 
