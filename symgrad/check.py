@@ -484,6 +484,12 @@ def _hint(claim, true, c: np.ndarray, t: np.ndarray) -> str | None:
     if claim != 0 and true != 0:
         for candidate, words in ((true / claim, "missing factor"), (claim / true, "extra factor")):
             q = _simplified(candidate, SYMBOLIC_BUDGET / 4, sp.cancel)
+            if q is not None and q.is_Number and q != 0 and words == "missing factor":
+                # at a single point the ratio of values says nothing; the symbolic one does
+                factor = 1 / q
+                if factor == -1:
+                    return "off by a factor of -1 (a sign error)"
+                return f"off by a factor of {expr_text(factor)}"
             if (
                 q is not None
                 and q.free_symbols

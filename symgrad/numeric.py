@@ -37,7 +37,6 @@ STEPS: dict[type, Callable[[sp.Expr], sp.Expr]] = {
     sp.sign: lambda e: e.args[0],
     sp.DiracDelta: lambda e: e.args[0],
 }
-CONVENTIONS = "sympy takes Heaviside(0) = 1/2, PyTorch takes relu'(0) = 0 and abs'(0) = 0"
 
 
 # ---------------------------------------------------------------- generated numpy code
@@ -462,19 +461,30 @@ def kink_report(grad: Gradient, values: Mapping[sp.Symbol, float]) -> tuple[list
             continue
         undefined.append(i)
         where = " and ".join(f"{expr_text(k.subject)} = 0" for k in near)
-        sympy_value = float(fn(*point)[i])
-        torch_value = float(fn(*point, h0=0.0)[i])
+        sympy_value = fmt_number(finite_or_none(fn(*point)[i]))
+        torch_value = fmt_number(finite_or_none(fn(*point, h0=0.0)[i]))
         lo, hi = sorted((round_sig(left), round_sig(right)))
         notes.append(
             f"df/d{var.name} is not defined at this kink ({where}): left derivative "
             f"{fmt_number(round_sig(left))}, right derivative {fmt_number(round_sig(right))}, "
-            f"subgradients [{fmt_number(lo)}, {fmt_number(hi)}]; with Heaviside(0) = 1/2 "
-            f"(sympy) it is {fmt_number(finite_or_none(sympy_value))}, with relu'(0) = 0 "
-            f"(PyTorch) {fmt_number(finite_or_none(torch_value))}"
+            f"subgradients [{fmt_number(lo)}, {fmt_number(hi)}]; "
+            + _conventions(near, sympy_value, torch_value)
         )
     if not notes:
         return [], []
     return notes, undefined
+
+
+def _conventions(near: Sequence[Kink], sympy_value: str, torch_value: str) -> str:
+    """What the tools that pick a value at the kink pick."""
+    kinds = {type(k.origin) for k in near}
+    if relu in kinds:
+        return (
+            f"sympy gives {sympy_value} (Heaviside(0) = 1/2), PyTorch {torch_value} (relu'(0) = 0)"
+        )
+    if kinds == {sp.Abs} and sympy_value == torch_value:
+        return f"sympy and PyTorch give {sympy_value} (sign(0) = 0)"
+    return f"sympy gives {sympy_value} (Heaviside(0) = 1/2)"
 
 
 def round_sig(value: float, digits: int = 6) -> float:
