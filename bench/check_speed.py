@@ -28,9 +28,7 @@ CASES = {
     "seed loss": "(y - (x*w + b))^2",
     "log loss": "y*log(w*x + b)",
     "neuron": "(sigmoid(w1*x1 + w2*x2 + w3*x3 + b) - y)^2",
-    "softmax xent": (
-        "-log(exp(u1*x + v1)/(exp(u1*x + v1) + exp(u2*x + v2) + exp(u3*x + v3)))"
-    ),
+    "softmax xent": ("-log(exp(u1*x + v1)/(exp(u1*x + v1) + exp(u2*x + v2) + exp(u3*x + v3)))"),
     "2-layer net": (
         "(tanh(a1*tanh(w11*x1 + w12*x2 + c1) + a2*tanh(w21*x1 + w22*x2 + c2) + d) - y)^2"
     ),

@@ -499,6 +499,6 @@ def _hint(claim, true, c: np.ndarray, t: np.ndarray) -> str | None:
             ):
                 return f"{words} {expr_text(q)}"
     d = _simplified(true - claim, SYMBOLIC_BUDGET / 4, sp.expand)
-    if d is not None and d != 0 and sp.count_ops(d) <= small:
+    if d is not None and d != 0 and not d.is_Add and sp.count_ops(d) <= small:
         return f"missing term {expr_text(d)} (the derivative is the claim + {expr_text(d)})"
     return None

@@ -459,6 +459,8 @@ def kink_report(grad: Gradient, values: Mapping[sp.Symbol, float]) -> tuple[list
         tol = 1e-5 * max(1.0, abs(left), abs(right))
         if abs(left - right) <= tol and math.isfinite(left):
             continue
+        if not math.isfinite(float(fn(*point)[i])):
+            continue  # a cusp (sqrt(abs(x))): the domain conditions say why, not the kink
         undefined.append(i)
         where = " and ".join(f"{expr_text(k.subject)} = 0" for k in near)
         sympy_value = fmt_number(finite_or_none(fn(*point)[i]))
