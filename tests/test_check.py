@@ -279,3 +279,24 @@ def test_seeds_make_checks_reproducible():
     a = check_gradient("sin(x*y)", points=50, seed=5)
     b = check_gradient("sin(x*y)", points=50, seed=5)
     assert a == b
+
+
+def test_the_budget_interrupts_and_restores_the_timer():
+    import signal
+    import time
+
+    from symgrad.check import budget
+
+    start = time.monotonic()
+    with budget(0.05) as usable:
+        assert usable
+        time.sleep(2)
+    assert time.monotonic() - start < 1
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_the_library_exports_the_checkers():
+    import symgrad
+
+    assert symgrad.check_claim("x^2", ["2*x"]).ok
+    assert symgrad.evaluate_gradient("x^2", "x=3").gradient_value == (6.0,)
