@@ -10,7 +10,7 @@ import sympy as sp
 
 from symgrad import gradient, parse
 from symgrad.check import check_claim, check_gradient
-from symgrad.errors import InputError, VariableError
+from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.render import expr_text
 
 # ---------------------------------------------------------------- the seed's sign error
@@ -300,3 +300,35 @@ def test_the_library_exports_the_checkers():
 
     assert symgrad.check_claim("x^2", ["2*x"]).ok
     assert symgrad.evaluate_gradient("x^2", "x=3").gradient_value == (6.0,)
+
+
+# ---------------------------------------------------------------- property: never a false alarm
+
+UNARY = ["sin", "cos", "exp", "log", "sqrt", "tanh", "sigmoid", "softplus", "atan", "abs"]
+UNARY += ["relu", "asinh", "erf", "cosh", "log10", "cbrt", "asin", "tan"]
+
+
+def _random_expression(rng: random.Random, depth: int) -> str:
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice(["x", "y", "z", "2", "3", "0.5", "1.5", "10"])
+    if rng.random() < 0.35:
+        return f"{rng.choice(UNARY)}({_random_expression(rng, depth - 1)})"
+    op = rng.choice(["+", "-", "*", "/", "^"])
+    if op == "^":
+        return f"({_random_expression(rng, depth - 1)})^{rng.choice(['2', '3', '0.5', '-1', 'x'])}"
+    return f"({_random_expression(rng, depth - 1)}) {op} ({_random_expression(rng, depth - 1)})"
+
+
+def test_the_symbolic_gradient_never_disagrees_with_finite_differences():
+    # symgrad's own derivatives are right, so any mismatch here is a false alarm of the checker
+    rng = random.Random(2024)
+    statuses = []
+    for i in range(150):
+        text = _random_expression(rng, 4)
+        try:
+            result = check_gradient(text, points=200, seed=i)
+        except (InputError, VariableError, ParseError):
+            continue  # constants, complex constants: not expressions to check
+        assert result.status != "mismatch", (text, result.max_rel_error, result.worst_point)
+        statuses.append(result.status)
+    assert statuses.count("pass") >= 100
