@@ -2,10 +2,11 @@
 against the symbolic ones.
 
 A check evaluates f and every partial in one generated numpy function (shared
-subexpressions), then f at ``x +- h`` along each variable: about ``2*len(wrt) + 1``
-vectorised evaluations for any number of points. Points come from the user (``at``) or are
-drawn at random inside the expression's domain: where f and its partials are real and finite
-and no kink lies within a finite-difference step.
+subexpressions), then f at ``x +- h`` along each variable: ``2*len(wrt) + 2`` vectorised
+evaluations for any number of points (a few more for the rare points that need a retry).
+Points come from the user (``at``) or are drawn at random inside the expression's domain:
+where f and its partials are real and finite and no kink lies within a finite-difference
+step.
 """
 
 from __future__ import annotations
@@ -173,6 +174,8 @@ class _Evaluation:
 
 
 class _Checker:
+    """One expression's gradient and claims, compiled once, checked at many points."""
+
     def __init__(self, grad, claims, symbols, rtol, atol):
         self.grad = grad
         self.claims = claims
@@ -228,7 +231,9 @@ class _Checker:
         up, down = list(points), list(points)  # rows are views: only one column moves
         up[col] = x + h
         down[col] = x - h
-        width = up[col] - down[col]  # the step actually taken, after rounding
+        # divide by the step actually taken: x + h rounds, and (x + h) - (x - h) is what the
+        # difference spans (the same idea as making h exactly representable)
+        width = up[col] - down[col]
         f_up, f_down = self.f(*up), self.f(*down)
         ok = np.isfinite(f_up[0]) & np.isfinite(f_down[0])
         if signs is not None:
