@@ -8,7 +8,7 @@ generated code is built from the sympy tree, never from the user's text.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -278,7 +278,40 @@ def _conditions_of(node: sp.Expr) -> list[Condition]:
     return []
 
 
-_STRENGTH = {"> 0": 2, ">= 0": 1, "!= 0": 1}
+def nodes(expr: sp.Expr, seen: set) -> Iterator[sp.Expr]:
+    """Every subexpression of ``expr`` not in ``seen`` (which it fills): the partials of a
+    large expression share most of their tree, and each shared part is visited once."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        yield node
+        stack.extend(node.args)
+
+
+def _raw_conditions(expr: sp.Expr, memo: dict | None = None) -> dict[tuple, Condition]:
+    """The conditions of every node of ``expr``; ``memo`` (node -> its own conditions) is
+    shared between calls so that a subtree common to many partials is examined once."""
+    memo = {} if memo is None else memo
+    found: dict[tuple, Condition] = {}
+    for node in nodes(expr, set()):
+        if node not in memo:
+            memo[node] = [c for c in _conditions_of(node) if c.subject.free_symbols]
+        for cond in memo[node]:
+            found.setdefault((cond.subject, cond.relation), cond)
+    return found
+
+
+def _pruned(found: dict[tuple, Condition]) -> tuple[Condition, ...]:
+    # b + w*x > 0 makes "b + w*x != 0" and "b + w*x >= 0" redundant
+    strong = {c.subject for c in found.values() if c.relation == "> 0"}
+    return tuple(
+        c
+        for c in found.values()
+        if not (c.relation in (">= 0", "!= 0") and c.subject in strong) and not c.always()
+    )
 
 
 def domain_conditions(*exprs: sp.Expr) -> tuple[Condition, ...]:
@@ -286,21 +319,9 @@ def domain_conditions(*exprs: sp.Expr) -> tuple[Condition, ...]:
     not complete: one per logarithm, root, negative power and inverse function)."""
     found: dict[tuple, Condition] = {}
     for expr in exprs:
-        for node in sp.preorder_traversal(expr):
-            for cond in _conditions_of(node):
-                if not cond.subject.free_symbols:
-                    continue
-                key = (cond.subject, cond.relation)
-                if key not in found:
-                    found[key] = cond
-    # b + w*x > 0 makes "b + w*x != 0" and "b + w*x >= 0" redundant
-    strong = {c.subject for c in found.values() if c.relation == "> 0"}
-    kept = [
-        c
-        for c in found.values()
-        if not (c.relation in (">= 0", "!= 0") and c.subject in strong) and not c.always()
-    ]
-    return tuple(kept)
+        for key, cond in _raw_conditions(expr).items():
+            found.setdefault(key, cond)
+    return _pruned(found)
 
 
 def violated(conditions: Sequence[Condition], symbols: Sequence[sp.Symbol], point) -> list[str]:
@@ -322,13 +343,21 @@ def violated(conditions: Sequence[Condition], symbols: Sequence[sp.Symbol], poin
 
 
 def domain_notes(grad: Gradient) -> tuple[str, ...]:
-    """One ``df/dw defined where b + w*x > 0`` note per partial that has a condition."""
-    notes = []
-    for var, partial in zip(grad.wrt, grad.partials):
-        conds = domain_conditions(grad.expression, partial)
-        if conds:
-            notes.append(f"df/d{var.name} defined where " + " and ".join(c.text() for c in conds))
-    return tuple(notes)
+    """One ``df/dw defined where b + w*x > 0`` note per partial that has a condition; one
+    note for the whole gradient when every partial has the same."""
+    memo: dict = {}
+    of_f = _raw_conditions(grad.expression, memo)
+    texts = []
+    for partial in grad.partials:
+        found = dict(of_f)
+        for key, cond in _raw_conditions(partial, memo).items():
+            found.setdefault(key, cond)
+        texts.append(" and ".join(c.text() for c in _pruned(found)))
+    if len(texts) > 1 and len(set(texts)) == 1:
+        return (f"every partial is defined where {texts[0]}",) if texts[0] else ()
+    return tuple(
+        f"df/d{var.name} defined where {text}" for var, text in zip(grad.wrt, texts) if text
+    )
 
 
 # ---------------------------------------------------------------- kinks
@@ -346,8 +375,9 @@ class Kink:
 def kinks(expr: sp.Expr, partials: Sequence[sp.Expr] = ()) -> tuple[Kink, ...]:
     """The kinks of ``expr`` (abs, relu, max, min) and the jumps of ``expr`` and its partials."""
     found: dict[sp.Expr, Kink] = {}
+    seen: set = set()
     for source, is_expr in [(expr, True), *((p, False) for p in partials)]:
-        for node in sp.preorder_traversal(source):
+        for node in nodes(source, seen):
             for table, step in ((KINKS, False), (STEPS, True)):
                 rule = table.get(type(node))
                 if rule is None or len(node.args) < 1:

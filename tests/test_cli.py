@@ -157,7 +157,7 @@ def test_grad_at_json_adds_the_values_in_order():
     ]  # fmt: skip
     assert record["at"] == {"b": 0.5, "w": 1.0, "x": 2.0, "y": 3.0}
     assert record["gradient_value"] == [2.4, 1.2]
-    assert record["notes"] == ["df/dw defined where b + w*x > 0", "df/db defined where b + w*x > 0"]
+    assert record["notes"] == ["every partial is defined where b + w*x > 0"]
 
 
 def test_grad_at_outside_the_domain_is_null_never_nan_and_exit_4():
