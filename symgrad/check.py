@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.differentiate import ExprLike, Gradient, WrtLike, as_expr, gradient, variables
-from symgrad.errors import InputError, VariableError
+from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.numeric import (
     compile_exprs,
     domain_conditions,
@@ -46,7 +46,7 @@ from symgrad.verdicts import (
 DEFAULT_RTOL = 1e-3  # those of torch.autograd.gradcheck
 DEFAULT_ATOL = 1e-5
 DEFAULT_POINTS = 100
-MAX_POINTS = 10_000_000
+MAX_POINTS = 1_000_000
 STEP = 6e-6  # h = STEP * max(1, |x|): balances truncation O(h^2) against rounding O(eps/h)
 # a claim is compared with the symbolic derivative, not with finite differences: both are
 # exact formulas, so the tolerance is only for rounding
@@ -121,7 +121,14 @@ def _check_options(points: int, rtol: float, atol: float) -> None:
 
 
 def _claims(grad: Gradient, claims: Sequence[ExprLike]) -> tuple[sp.Expr, ...]:
-    claimed = tuple(as_expr(c) for c in claims)
+    claimed = []
+    for claim in claims:
+        try:
+            claimed.append(as_expr(claim))
+        except ParseError as err:
+            raise ParseError(
+                f"in --claim {str(claim)!r}: {err.message}", column=err.column, source=err.source
+            ) from None
     if claimed and len(claimed) != len(grad.wrt):
         names = ", ".join(v.name for v in grad.wrt)
         raise InputError(
@@ -137,7 +144,7 @@ def _claims(grad: Gradient, claims: Sequence[ExprLike]) -> tuple[sp.Expr, ...]:
                 f"the claim {expr_text(claim)} uses {', '.join(extra)}, which is not in "
                 f"{expr_text(grad.expression)}; its variables are {listed}"
             )
-    return claimed
+    return tuple(claimed)
 
 
 # ---------------------------------------------------------------- the work
