@@ -218,7 +218,6 @@ AtOpt = Annotated[
 ]
 
 
-
 # ---------------------------------------------------------------- running a command
 
 
@@ -263,9 +262,7 @@ def _write(line: str) -> None:
 
 
 @app.command()
-def grad(
-    expr: ExprArg, wrt: WrtOpt = None, at: AtOpt = None, fmt: FormatOpt = Format.auto
-) -> None:
+def grad(expr: ExprArg, wrt: WrtOpt = None, at: AtOpt = None, fmt: FormatOpt = Format.auto) -> None:
     """Every partial derivative of EXPR and its gradient vector.
 
     With --at, also the value and the gradient at that point (exit 4 where they are not

@@ -220,8 +220,10 @@ def _(result: GradientAt) -> list[str]:
     lines = as_latex(result.gradient)
     at = ", ".join(f"{expr_latex(symbol(k))} = {fmt_number(v)}" for k, v in result.at.items())
     values = r" \\ ".join(fmt_number(v) for v in result.gradient_value)
-    lines.append(rf"f = {fmt_number(result.value)}, \quad \nabla f = \begin{{pmatrix}} {values} "
-                 rf"\end{{pmatrix}} \quad \text{{at }} {at}")
+    lines.append(
+        rf"f = {fmt_number(result.value)}, \quad \nabla f = \begin{{pmatrix}} {values} "
+        rf"\end{{pmatrix}} \quad \text{{at }} {at}"
+    )
     return lines
 
 
