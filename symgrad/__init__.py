@@ -39,6 +39,12 @@ _EXPORTS = {
     "InputError": "symgrad.errors",
     "LimitError": "symgrad.errors",
     "UnverifiableError": "symgrad.errors",
+    "evaluate_gradient": "symgrad.numeric",
+    "check_gradient": "symgrad.check",
+    "check_claim": "symgrad.check",
+    "GradientAt": "symgrad.verdicts",
+    "CheckResult": "symgrad.verdicts",
+    "ClaimVerdict": "symgrad.verdicts",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -256,6 +256,15 @@ FormatOpt = Annotated[
         case_sensitive=False,
     ),
 ]
+AtOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--at",
+        metavar="POINT",
+        help="A value for every variable, e.g. w=1,x=2,y=-0.5 (values may be constants: pi/4).",
+        show_default=False,
+    ),
+]
 
 
 LatexOpt = Annotated[
@@ -319,22 +328,35 @@ def _write(line: str) -> None:
 
 @app.command()
 def grad(
-    expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto, latex: LatexOpt = False
+    expr: ExprArg,
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = Format.auto,
+    latex: LatexOpt = False,
 ) -> None:
     """Every partial derivative of EXPR and its gradient vector.
+
+    With --at, also the value and the gradient at that point (exit 4 where they are not
+    real and finite: outside the domain, at a kink).
 
     \b
     Examples:
       symgrad grad "y*log(w*x+b)" --wrt w,b
       symgrad grad "sigmoid(w*x + b)" --format json
       symgrad grad "(y - (x*w + b))^2" -w w,b --format latex
+      symgrad grad "y*log(w*x+b)" --at w=1,x=2,y=3,b=0.5
       symgrad grad '$\\frac{y}{wx+b}x$' --wrt w,b
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
     """
     from symgrad.differentiate import gradient
 
     read = _reader(latex)
-    raise typer.Exit(run(expr, lambda text: gradient(read(text), wrt), fmt))
+    if at is None:
+        raise typer.Exit(run(expr, lambda text: gradient(read(text), wrt), fmt))
+    from symgrad.numeric import gradient_at, parse_point
+
+    point = parse_point(at)
+    raise typer.Exit(run(expr, lambda text: gradient_at(gradient(read(text), wrt), point), fmt))
 
 
 @app.command()
@@ -433,6 +455,75 @@ def diff(
 
     read = _reader(latex)
     raise typer.Exit(run(expr, lambda text: derivative(read(text), wrt, order), fmt))
+
+
+@app.command()
+def check(
+    expr: ExprArg,
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    points: Annotated[
+        Optional[int],
+        typer.Option(
+            "--points",
+            "-n",
+            metavar="N",
+            help="Random points inside the domain to check at [default: 100].",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random points.")] = 0,
+    claim: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--claim",
+            "-c",
+            metavar="D",
+            help="A derivative worked out by hand; repeat it, one per --wrt variable, in order.",
+            show_default=False,
+        ),
+    ] = None,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance.")] = 1e-3,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance.")] = 1e-5,
+    fmt: FormatOpt = Format.auto,
+    latex: LatexOpt = False,
+) -> None:
+    """Check the gradient of EXPR against finite differences, and claimed derivatives.
+
+    Exit 0 pass, 1 mismatch (a --claim is wrong), 4 unverifiable (a kink, outside the
+    domain). A claim is compared with the symbolic derivative at random points inside the
+    domain; a wrong one is shown with a counterexample and, where cheap, what differs.
+
+    \b
+    Examples:
+      symgrad check "y*log(w*x+b)" --points 1000
+      symgrad check "relu(x)" --at x=0
+      symgrad check "(y - (x*w + b))^2" --wrt w,b --claim "2*(y-x*w-b)*x" --claim "2*(y-w*x-b)"
+      symgrad check "sigmoid(x)" --claim "sigmoid(x)*(1 - sigmoid(x))" --format json
+    """
+    from symgrad.check import DEFAULT_POINTS, check_claim
+    from symgrad.errors import InputError
+    from symgrad.numeric import parse_point
+
+    if at is not None and points is not None:
+        raise InputError("give either --at (one point) or --points (random points), not both")
+    point = parse_point(at) if at is not None else None
+    claims = claim or []
+    read = _reader(latex)
+
+    def compute(text: str):
+        return check_claim(
+            read(text),
+            claims,
+            wrt,
+            at=point,
+            points=DEFAULT_POINTS if points is None else points,
+            seed=seed,
+            rtol=rtol,
+            atol=atol,
+        )
+
+    raise typer.Exit(run(expr, compute, fmt))
 
 
 def main() -> None:

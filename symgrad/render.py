@@ -19,6 +19,7 @@ from sympy.printing.str import StrPrinter
 from symgrad.differentiate import Derivative, Gradient, Hessian, Jacobian, is_vector
 from symgrad.errors import SymgradError
 from symgrad.functions import GREEK, SoftmaxOutput, symbol
+from symgrad.verdicts import CheckResult, ClaimVerdict, GradientAt, fmt_number, point_text
 
 FORMATS = ("auto", "pretty", "text", "json", "latex")
 
@@ -489,6 +490,163 @@ def _(result: Derivative, width: int = 80) -> list[tuple[str, str]]:
         ("header", labelled("parsed as  f", result.expression, width)),
         ("result", labelled(partial_pretty(result.wrt), result.derivative, width)),
     ]
+
+
+# ---------------------------------------------------------------- numbers and verdicts
+
+
+@as_dict.register
+def _(result: GradientAt, source: str | None = None) -> dict:
+    record = as_dict(result.gradient, source)
+    record["at"] = dict(result.at)
+    record["value"] = result.value
+    record["gradient_value"] = list(result.gradient_value)
+    record["notes"] = list(result.notes)
+    return record
+
+
+@as_text.register
+def _(result: GradientAt) -> list[str]:
+    lines = as_text(result.gradient)
+    lines.append(f"at {point_text(result.at)}:")
+    lines.append(f"  f = {fmt_number(result.value)}")
+    for v, value in zip(result.gradient.wrt, result.gradient_value):
+        lines.append(f"  df/d{var_text(v)} = {fmt_number(value)}")
+    lines += [f"note: {note}" for note in result.notes]
+    return lines
+
+
+@as_latex.register
+def _(result: GradientAt) -> list[str]:
+    lines = as_latex(result.gradient)
+    at = ", ".join(f"{expr_latex(symbol(k))} = {fmt_number(v)}" for k, v in result.at.items())
+    values = r" \\ ".join(fmt_number(v) for v in result.gradient_value)
+    lines.append(
+        rf"f = {fmt_number(result.value)}, \quad \nabla f = \begin{{pmatrix}} {values} "
+        rf"\end{{pmatrix}} \quad \text{{at }} {at}"
+    )
+    return lines
+
+
+@as_pretty.register
+def _(result: GradientAt, width: int = 80) -> list[tuple[str, str]]:
+    blocks = as_pretty(result.gradient, width)
+    lines = [f"at {point_text(result.at)}:", f"  f = {fmt_number(result.value)}"]
+    for v, value in zip(result.gradient.wrt, result.gradient_value):
+        lines.append(f"  ∂f/∂{expr_pretty(v)} = {fmt_number(value)}")
+    blocks.append(("result", "\n".join(lines)))
+    blocks += [("note", note) for note in result.notes]
+    return blocks
+
+
+def _claim_dict(claim: ClaimVerdict) -> dict:
+    return {
+        "wrt": var_text(claim.variable),
+        "claim": expr_text(claim.claim),
+        "derivative": expr_text(claim.derivative),
+        "status": claim.status,
+        "method": claim.method,
+        "points": claim.points,
+        "counterexample": claim.counterexample,
+        "claimed_value": claim.claimed_value,
+        "true_value": claim.true_value,
+        "difference": claim.difference,
+        "finite_difference": claim.finite_difference,
+        "hint": claim.hint,
+    }
+
+
+@as_dict.register
+def _(result: CheckResult, source: str | None = None) -> dict:
+    record = as_dict(result.gradient, source)
+    record["ok"] = result.ok
+    record["status"] = result.status
+    record["gradient_status"] = result.gradient_status
+    record["points"] = result.points
+    record["rtol"] = result.rtol
+    record["atol"] = result.atol
+    record["max_abs_error"] = result.max_abs_error
+    record["max_rel_error"] = result.max_rel_error
+    record["worst_point"] = result.worst_point
+    record["at"] = result.at
+    record["claims"] = [_claim_dict(c) for c in result.claims]
+    record["notes"] = list(result.notes)
+    return record
+
+
+def _claim_lines(claim: ClaimVerdict) -> list[str]:
+    """A claim's verdict in words: the first line says it, the next ones show why."""
+    head = f"claim df/d{var_text(claim.variable)} = {expr_text(claim.claim)}"
+    if claim.status == "pass":
+        how = (
+            "it simplifies to the derivative"
+            if claim.method == "symbolic"
+            else f"equal to the derivative at {claim.points:,} points"
+        )
+        return [f"{head}: right ({how})"]
+    if claim.status == "unverifiable":
+        return [f"{head}: cannot be checked here"]
+    lines = [f"{head}: WRONG" + (f", {claim.hint}" if claim.hint else "")]
+    if claim.counterexample is not None:
+        witness = (
+            ""
+            if claim.finite_difference is None
+            else f" (finite difference {fmt_number(claim.finite_difference)})"
+        )
+        lines.append(
+            f"  at {point_text(claim.counterexample)}: claim {fmt_number(claim.claimed_value)}, "
+            f"derivative {fmt_number(claim.true_value)}{witness}, "
+            f"difference {fmt_number(claim.difference)}"
+        )
+    lines.append(f"  the derivative is {expr_text(claim.derivative)}")
+    return lines
+
+
+def _check_summary(result: CheckResult) -> str:
+    where = f"at {point_text(result.at)}" if result.at else f"at {result.points:,} points"
+    if result.max_abs_error is None:
+        return f"gradient vs central differences: {result.gradient_status}"
+    return (
+        f"gradient vs central differences {where}: {result.gradient_status}; largest error "
+        f"{result.max_abs_error:.3g} absolute, {result.max_rel_error:.3g} relative "
+        f"(rtol {result.rtol:g}, atol {result.atol:g})"
+        + ("" if result.at else f", worst at {point_text(result.worst_point)}")
+    )
+
+
+@as_text.register
+def _(result: CheckResult) -> list[str]:
+    lines = as_text(result.gradient)
+    lines.append(f"check: {result.status}")
+    for claim in result.claims:
+        lines += _claim_lines(claim)
+    lines.append(_check_summary(result))
+    lines += [f"note: {note}" for note in result.notes]
+    return lines
+
+
+@as_latex.register
+def _(result: CheckResult) -> list[str]:
+    lines = as_latex(result.gradient)
+    for claim in result.claims:
+        relation = "=" if claim.status == "pass" else r"\neq" if claim.status == "mismatch" else "?"
+        lines.append(
+            rf"\frac{{\partial f}}{{\partial {expr_latex(claim.variable)}}} {relation} "
+            rf"{expr_latex(claim.claim)}"
+        )
+    return lines
+
+
+@as_pretty.register
+def _(result: CheckResult, width: int = 80) -> list[tuple[str, str]]:
+    blocks = as_pretty(result.gradient, width)
+    verdict = {"pass": "✓ pass", "mismatch": "✗ mismatch", "unverifiable": "? unverifiable"}
+    blocks.append(("result", f"check: {verdict[result.status]}"))
+    for claim in result.claims:
+        blocks.append(("result", "\n".join(_claim_lines(claim))))
+    blocks.append(("partial", _check_summary(result)))
+    blocks += [("note", note) for note in result.notes]
+    return blocks
 
 
 def render(result: Any, fmt: str, source: str | None = None, width: int = 80) -> Any:

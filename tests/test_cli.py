@@ -194,3 +194,141 @@ def test_an_expression_may_start_with_a_minus(args, expression):
     assert code == 0 and err == ""
     first = json.loads(out)["expression"] if "json" in args else out.splitlines()[0][4:]
     assert first == expression
+
+
+# ---------------------------------------------------------------- grad --at
+
+
+def test_grad_at_json_adds_the_values_in_order():
+    code, out, err = invoke(
+        "grad", "y*log(w*x+b)", "-w", "w,b", "--at", "w=1,x=2,y=3,b=0.5", "-f", "json"
+    )
+    assert code == 0 and err == ""
+    record = json.loads(out)
+    assert list(record) == [
+        "input", "expression", "wrt", "gradient", "at", "value", "gradient_value", "notes"
+    ]  # fmt: skip
+    assert record["at"] == {"b": 0.5, "w": 1.0, "x": 2.0, "y": 3.0}
+    assert record["gradient_value"] == [2.4, 1.2]
+    assert record["notes"] == ["every partial is defined where b + w*x > 0"]
+
+
+def test_grad_at_outside_the_domain_is_null_never_nan_and_exit_4():
+    code, out, err = invoke("grad", "log(x)", "--at", "x=-1", "-f", "json")
+    assert code == 4 and err == ""
+    assert "NaN" not in out and "Infinity" not in out
+    record = json.loads(out)
+    assert record["value"] is None and record["gradient_value"] == [-1.0]
+    assert "log(x) needs x > 0, but x = -1 here" in record["notes"][0]
+
+
+def test_grad_at_text_shows_values_and_notes():
+    code, out, _ = invoke("grad", "relu(x)", "--at", "x=0", "-f", "text")
+    assert code == 4
+    assert "  df/dx = undefined" in out
+    assert "note: df/dx is not defined at this kink (x = 0): left derivative 0" in out
+
+
+def test_grad_at_a_missing_variable_is_a_usage_error_naming_it():
+    code, out, err = invoke("grad", "x*y", "--at", "x=1")
+    assert code == 2 and out == ""
+    assert err == (
+        "symgrad: variable error: no value for y in --at: give every variable of x*y a value "
+        "(e.g. --at x=1,y=1)\n"
+    )
+
+
+# ---------------------------------------------------------------- check
+
+SEED_CLAIM = ["--claim", "2*(y-x*w-b)*x", "--claim", "2*(y-w*x-b)"]
+
+
+def test_check_the_seed_sign_error_exits_1_with_a_counterexample():
+    code, out, err = invoke("check", "(y - (x*w + b))^2", "--wrt", "w,b", *SEED_CLAIM)
+    assert code == 1 and err == ""
+    assert "check: mismatch" in out
+    # each claim is shown as parsed (in whatever form the text printer prefers), then why
+    assert out.count(": WRONG, off by a factor of -1 (a sign error)\n") == 2
+    assert "claim df/dw = " in out and "claim df/db = " in out
+    assert "  at b=0.5, w=-1, x=1.5, y=2: claim 9, derivative -9 (finite difference -9)" in out
+
+
+def test_check_json_is_one_record_with_the_verdict():
+    code, out, err = invoke(
+        "check", "(y - (x*w + b))^2", "-w", "w,b", *SEED_CLAIM, "--format", "json"
+    )
+    assert code == 1 and err == ""
+    record = json.loads(out)
+    assert record["ok"] is False and record["status"] == "mismatch"
+    assert record["gradient_status"] == "pass"
+    for key in ("max_abs_error", "max_rel_error", "worst_point", "points", "notes"):
+        assert key in record
+    claim = record["claims"][0]
+    assert claim["wrt"] == "w" and claim["status"] == "mismatch"
+    assert claim["counterexample"] == {"b": 0.5, "w": -1.0, "x": 1.5, "y": 2.0}
+    assert claim["claimed_value"] == 9.0 and claim["true_value"] == -9.0
+    assert claim["difference"] == 18.0
+    assert claim["hint"] == "off by a factor of -1 (a sign error)"
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["check", "y*log(w*x+b)", "--points", "1000"], 0),
+        (
+            [
+                "check",
+                "(y - (x*w + b))^2",
+                "-w",
+                "w,b",
+                "-c",
+                "-2*x*(y-w*x-b)",
+                "-c",
+                "2*(b+w*x-y)",
+            ],
+            0,
+        ),
+        (["check", "relu(x)", "--at", "x=0"], 4),
+        (["check", "log(x)", "--at", "x=-1"], 4),
+        (["check", "x^2", "--at", "x=3", "--claim", "2*x+0.001"], 1),
+    ],
+)
+def test_check_exit_codes(args, code):
+    exit_code, out, err = invoke(*args)
+    assert exit_code == code and err == "" and out
+
+
+def test_check_at_a_kink_names_both_sides_and_both_conventions():
+    code, out, _ = invoke("check", "relu(x)", "--at", "x=0", "--format", "json")
+    assert code == 4
+    record = json.loads(out)
+    assert record["status"] == "unverifiable" and record["ok"] is False
+    assert record["max_abs_error"] is None and "NaN" not in out
+    note = record["notes"][0]
+    assert "left derivative 0, right derivative 1" in note and "PyTorch" in note
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["check", "x*y", "--claim", "y"], "got 1 --claim for 2 variables (x, y)"),
+        (["check", "x", "--at", "x=1", "--points", "5"], "either --at"),
+        (["check", "x", "--claim", "x +"], "parse error"),
+        (["check", "x", "--points", "0"], "--points must be between"),
+    ],
+)
+def test_check_bad_requests_exit_2_with_one_line(args, words):
+    code, out, err = invoke(*args)
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and words in err
+
+
+def test_check_streams_stdin_and_reports_the_worst_exit():
+    code, out, err = invoke("check", "-", "--format", "json", input="x^2\nlog(x)\n")
+    assert code == 0 and err == ""
+    assert [json.loads(line)["status"] for line in out.splitlines()] == ["pass", "pass"]
+
+
+def test_check_help_has_examples():
+    code, out, _ = invoke("check", "--help")
+    assert code == 0 and "Examples:" in out and "--claim" in out and "--points" in out
