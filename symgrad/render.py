@@ -81,7 +81,132 @@ _TEXT = TextPrinter()
 
 def expr_text(expr: sp.Expr) -> str:
     """ASCII text that re-parses to ``expr``: ``x*y/(b + w*x)``."""
+    if _larger_than(expr, LINEAR_TEXT_MIN_NODES):
+        return linear_text(expr)
     return _TEXT.doprint(expr)
+
+
+# Above this many nodes, text is printed in one linear pass, terms in stored order: sympy's
+# printer sorts every sum and negates terms to print their signs, about 0.5 ms per node.
+LINEAR_TEXT_MIN_NODES = 300
+
+
+def _larger_than(expr: sp.Expr, limit: int) -> bool:
+    stack = [expr]
+    count = 0
+    while stack:
+        count += 1
+        if count > limit:
+            return True
+        stack.extend(stack.pop().args)
+    return False
+
+
+_FUNCTION_NAMES = {"Abs": "abs"}
+
+
+def linear_text(expr: sp.Expr) -> str:
+    """Text of ``expr`` in time linear in its size, terms in the order sympy stores them.
+
+    Re-parses to ``expr`` like ``expr_text`` does; used for large expressions and for the
+    definitions of ``--cse`` (thousands of small ones).
+
+    >>> from symgrad import parse
+    >>> linear_text(parse("2*x - y/(1 + x)^2 + sigmoid(-x)"))
+    '2*x - y/(1 + x)**2 + sigmoid(-x)'
+    """
+    memo: dict[sp.Expr, tuple[str, int]] = {}
+    return _linear(expr, memo)[0]
+
+
+# precedence levels: sum < product (and a leading minus) < power < atom
+_SUM, _PRODUCT, _POWER, _ATOM = 1, 2, 3, 4
+
+
+def _wrap(item: tuple[str, int], level: int) -> str:
+    text, prec = item
+    return f"({text})" if prec < level else text
+
+
+def _linear(expr: sp.Expr, memo: dict) -> tuple[str, int]:
+    found = memo.get(expr)
+    if found is not None:
+        return found
+    if expr.is_Add:
+        parts = []
+        for k, term in enumerate(expr.args):
+            negative, magnitude = _split_sign(term, memo)
+            if k == 0:
+                parts.append(f"-{magnitude}" if negative else magnitude)
+            else:
+                parts.append(f" - {magnitude}" if negative else f" + {magnitude}")
+        result = ("".join(parts), _SUM)
+    elif expr.is_Mul or expr.is_Number:
+        negative, magnitude = _split_sign(expr, memo)
+        if negative:
+            result = (f"-{magnitude}", _PRODUCT)
+        else:
+            result = (magnitude, _ATOM if expr.is_Integer or expr.is_Float else _PRODUCT)
+    elif expr.is_Pow:
+        base, exponent = expr.args
+        if exponent is sp.S.Half:
+            result = (f"sqrt({_linear(base, memo)[0]})", _ATOM)
+        else:
+            result = (
+                f"{_wrap(_linear(base, memo), _ATOM)}**{_wrap(_linear(exponent, memo), _ATOM)}",
+                _POWER,
+            )
+    elif expr.is_Symbol:
+        result = (expr.name, _ATOM)
+    elif expr.is_NumberSymbol:
+        result = (str(expr), _ATOM)
+    elif isinstance(expr, (sp.Function, sp.Max, sp.Min)) and not isinstance(
+        expr, sp.core.function.AppliedUndef
+    ):
+        name = _FUNCTION_NAMES.get(type(expr).__name__, type(expr).__name__)
+        result = (f"{name}({', '.join(_linear(a, memo)[0] for a in expr.args)})", _ATOM)
+    else:
+        result = (f"({_TEXT.doprint(expr)})", _ATOM)
+    memo[expr] = result
+    return result
+
+
+def _number_text(number: sp.Expr) -> str:
+    if number.is_Float:
+        return _TEXT._print_Float(number)
+    return str(number)
+
+
+def _split_sign(expr: sp.Expr, memo: dict) -> tuple[bool, str]:
+    """(is negative, text of its magnitude) for a term of a sum."""
+    if expr.is_Number:
+        text = _number_text(abs(expr))
+        return expr.is_negative, text
+    if not expr.is_Mul:
+        return False, _wrap(_linear(expr, memo), _PRODUCT)
+    args = expr.args
+    coeff = args[0] if args[0].is_Number else sp.S.One
+    factors = args[1:] if args[0].is_Number else args
+    negative = coeff.is_negative
+    coeff = -coeff if negative else coeff
+    numerator, denominator = [], []
+    if coeff.is_Rational and not coeff.is_Integer:
+        if coeff.p != 1:
+            numerator.append(str(coeff.p))
+        denominator.append(str(coeff.q))
+    elif coeff is not sp.S.One:
+        numerator.append(_number_text(coeff))
+    for f in factors:
+        if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
+            inverse = f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False)
+            denominator.append(_wrap(_linear(inverse, memo), _POWER))
+        else:
+            numerator.append(_wrap(_linear(f, memo), _PRODUCT + 1 if f.is_Mul else _PRODUCT))
+    text = "*".join(numerator) or "1"
+    if denominator:
+        below = denominator[0] if len(denominator) == 1 else f"({'*'.join(denominator)})"
+        text = f"{text}/{below}"
+    return negative, text
 
 
 def expr_latex(expr: sp.Expr) -> str:
