@@ -252,8 +252,20 @@ def _write(line: str) -> None:
 # ---------------------------------------------------------------- commands
 
 
+CseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cse",
+        help="Name shared subexpressions (t0, t1, ...) once and refer to them: the gradient "
+        "of a big loss stays as small as the loss.",
+    ),
+]
+
+
 @app.command()
-def grad(expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto) -> None:
+def grad(
+    expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto, cse: CseOpt = False
+) -> None:
     """Every partial derivative of EXPR and its gradient vector.
 
     \b
@@ -261,12 +273,13 @@ def grad(expr: ExprArg, wrt: WrtOpt = None, fmt: FormatOpt = Format.auto) -> Non
       symgrad grad "y*log(w*x+b)" --wrt w,b
       symgrad grad "sigmoid(w*x + b)" --format json
       symgrad grad "(y - (x*w + b))^2" -w w,b --format latex
+      symgrad grad "tanh(w*x + b)^2" --cse
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
     """
     from symgrad.differentiate import gradient
     from symgrad.parser import parse
 
-    raise typer.Exit(run(expr, lambda text: gradient(parse(text), wrt), fmt))
+    raise typer.Exit(run(expr, lambda text: gradient(parse(text), wrt, cse=cse), fmt))
 
 
 @app.command()

@@ -21,6 +21,10 @@ WrtLike = Union[None, str, Iterable[Union[str, sp.Symbol]]]
 # expressions a person reads, and must not cost more than the derivative itself.
 TIDY_MAX_NODES = 400
 
+# Per-variable diff walks the expression once per variable; above this much work
+# (distinct nodes * variables) one reverse sweep (symgrad.reverse) is cheaper.
+REVERSE_MIN_WORK = 20_000
+
 
 @dataclass(frozen=True)
 class Gradient:
@@ -29,6 +33,8 @@ class Gradient:
     expression: sp.Expr
     wrt: tuple[sp.Symbol, ...]
     partials: tuple[sp.Expr, ...]
+    cse: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    """Shared subexpressions ``(name, definition)``, in order, that ``partials`` may use."""
 
     def __getitem__(self, name: str) -> sp.Expr:
         """The partial derivative for the variable called ``name``."""
@@ -81,17 +87,49 @@ def as_expr(expr: ExprLike) -> sp.Expr:
     raise ParseError(f"expected an expression or text, got {type(expr).__name__}")
 
 
-def gradient(expr: ExprLike, wrt: WrtLike = None) -> Gradient:
+def gradient(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Gradient:
     """Every partial derivative of ``expr`` by the variables in ``wrt`` (default: all).
+
+    With ``cse=True`` the partials refer to shared subexpressions listed in ``.cse`` (one
+    reverse sweep names every shared value and adjoint). Without it, a large expression
+    with many variables is still differentiated in reverse mode, then written out in full.
 
     >>> g = gradient("y*log(w*x+b)", "w,b")
     >>> g.partials
     (x*y/(b + w*x), y/(b + w*x))
+    >>> g = gradient("y*log(w*x+b)", "w,b", cse=True)
+    >>> g.cse, g.partials
+    (((t0, b + w*x), (t1, y/t0)), (t1*x, t1))
     """
     expr = as_expr(expr)
     chosen = resolve_wrt(expr, wrt)
+    if cse or use_reverse_mode(expr, chosen):
+        from symgrad.reverse import expand_names, reverse_gradient
+
+        sweep = reverse_gradient(expr, chosen)
+        if cse:
+            return Gradient(expr, chosen, sweep.gradient, cse=sweep.definitions)
+        partials = expand_names(sweep.definitions, sweep.gradient)
+        return Gradient(expr, chosen, tuple(tidy(p) for p in partials))
     partials = tuple(tidy(sp.diff(expr, v)) for v in chosen)
     return Gradient(expression=expr, wrt=chosen, partials=partials)
+
+
+def use_reverse_mode(expr: sp.Expr, wrt: tuple[sp.Symbol, ...]) -> bool:
+    """True when one reverse sweep beats one ``diff`` per variable (a big expression and
+    many variables)."""
+    if len(wrt) < 2:
+        return False
+    budget = REVERSE_MIN_WORK // len(wrt)
+    stack, seen = [expr], {expr}
+    while stack:  # count distinct nodes, stopping once past the budget
+        if len(seen) > budget:
+            return True
+        for a in stack.pop().args:
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return False
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:

@@ -196,7 +196,7 @@ def _split_sign(expr: sp.Expr, memo: dict) -> tuple[bool, str]:
         denominator.append(str(coeff.q))
     elif coeff is not sp.S.One:
         numerator.append(_number_text(coeff))
-    for f in factors:
+    for f in sorted(factors, key=_late):  # stable: sums last, as in expr_text
         if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
             inverse = f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False)
             denominator.append(_wrap(_linear(inverse, memo), _POWER))
@@ -232,6 +232,8 @@ def expr_pretty(expr: sp.Expr, width: int = 80) -> str:
 
 def labelled(label: str, expr: sp.Expr, width: int = 80) -> str:
     """``label = expr`` in 2-D, the label on the expression's baseline."""
+    if not isinstance(expr, sp.MatrixBase) and _larger_than(expr, LINEAR_TEXT_MIN_NODES):
+        return f"{label} = {expr_text(expr)}"  # 2-D art of a page-long expression helps nobody
     from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
     form = _pretty_printer(width)._print(expr)
@@ -281,20 +283,41 @@ def _(result: Gradient, source: str | None = None) -> dict:
         record["input"] = source
     record["expression"] = expr_text(result.expression)
     record["wrt"] = [var_text(v) for v in result.wrt]
-    record["gradient"] = [expr_text(p) for p in result.partials]
+    text = _partial_text(result)
+    record["gradient"] = [text(p) for p in result.partials]
+    if result.cse:
+        record["cse"] = cse_pairs(result.cse)
     return record
+
+
+def _partial_text(result: Any):
+    # with --cse there may be thousands of small entries: the linear printer, always
+    return linear_text if getattr(result, "cse", ()) else expr_text
+
+
+def cse_pairs(definitions) -> list[list[str]]:
+    """``[[name, expression], ...]``: the JSON form of shared subexpressions."""
+    return [[name.name, linear_text(form)] for name, form in definitions]
+
+
+def cse_lines(definitions) -> list[str]:
+    """``t0 = ...`` lines, in order: each uses only names defined above it."""
+    return [f"{name} = {text}" for name, text in cse_pairs(definitions)]
 
 
 @as_text.register
 def _(result: Gradient) -> list[str]:
     lines = [f"f = {expr_text(result.expression)}"]
-    lines += [f"df/d{var_text(v)} = {expr_text(p)}" for v, p in zip(result.wrt, result.partials)]
+    lines += cse_lines(result.cse)
+    text = _partial_text(result)
+    lines += [f"df/d{var_text(v)} = {text(p)}" for v, p in zip(result.wrt, result.partials)]
     return lines
 
 
 @as_latex.register
 def _(result: Gradient) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}"]
+    lines += [f"{expr_latex(name)} = {expr_latex(form)}" for name, form in result.cse]
     for v, p in zip(result.wrt, result.partials):
         lines.append(rf"\frac{{\partial f}}{{\partial {expr_latex(v)}}} = {expr_latex(p)}")
     grad = r" \\ ".join(expr_latex(p) for p in result.partials)
@@ -311,7 +334,15 @@ def _(result: Gradient, width: int = 80) -> list[tuple[str, str]]:
         names = ", ".join(expr_pretty(v) for v in result.wrt)
         vector = sp.Matrix(list(result.partials))
         blocks.append(("result", labelled(f"∇f({names})", vector, width)))
+    if result.cse:
+        blocks.append(("note", where_block(result.cse, width)))
     return blocks
+
+
+def where_block(definitions, width: int = 80) -> str:
+    """``where t0 = ...`` and one aligned line per further definition."""
+    lines = cse_lines(definitions)
+    return "\n".join(("where " if k == 0 else "      ") + line for k, line in enumerate(lines))
 
 
 def render(result: Any, fmt: str, source: str | None = None, width: int = 80) -> Any:

@@ -245,19 +245,20 @@ def _rule(func, nargs: int, k: int) -> tuple[sp.Expr, sp.Expr, tuple]:
     """d func(a0, a1, ...) / d a_k in terms of real placeholders a_j and func(a0, ...) itself."""
     dummies = tuple(sp.Dummy(f"a{j}", real=True) for j in range(nargs))
     generic = func(*dummies)
-    if hasattr(generic, "fdiff") and generic.func is func:
-        local = generic.fdiff(k + 1)
-    else:
-        local = sp.diff(generic, dummies[k])
-    return local, generic, dummies
+    # diff, not fdiff: sign.fdiff is an unevaluated Derivative, diff knows 2*DiracDelta
+    return sp.diff(generic, dummies[k]), generic, dummies
 
 
 def expand_names(definitions: Definitions, exprs: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
-    """``exprs`` with every defined name replaced by its (expanded) definition."""
-    full: dict[sp.Symbol, sp.Expr] = {}
+    """``exprs`` with every defined name replaced by its (expanded) definition.
+
+    Shared values stay shared objects in memory, so this is linear in the definitions even
+    when the printed result is not.
+    """
+    full: dict[sp.Expr, sp.Expr] = {}
     for name, form in definitions:
-        full[name] = form.xreplace(full) if form.free_symbols & full.keys() else form
-    return tuple(e.xreplace(full) for e in exprs)
+        full[name] = _substitute(form, full)
+    return tuple(_substitute(e, full) for e in exprs)
 
 
 def share(exprs: Sequence[sp.Expr], taken: Iterable[sp.Symbol] = ()) -> tuple[Definitions, tuple]:
