@@ -282,6 +282,45 @@ def grad(
     raise typer.Exit(run(expr, lambda text: gradient(parse(text), wrt, cse=cse), fmt))
 
 
+class Target(str, Enum):
+    numpy = "numpy"
+    python = "python"
+
+
+@app.command("codegen")
+def codegen_command(
+    expr: ExprArg,
+    wrt: WrtOpt = None,
+    target: Annotated[
+        Target,
+        typer.Option(
+            "--target",
+            "-t",
+            help="numpy: works elementwise on arrays; python: floats, standard library only.",
+            case_sensitive=False,
+        ),
+    ] = Target.numpy,
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", help="Name of the generated function.")
+    ] = "f",
+    fmt: FormatOpt = Format.auto,
+) -> None:
+    """Python code returning the value of EXPR and its gradient (one reverse sweep).
+
+    The function takes every variable (x2 before x10) and returns (value, gradient), the
+    gradient a tuple aligned with --wrt. Shared values and adjoints are computed once.
+
+    \b
+    Examples:
+      symgrad codegen "y*log(w*x+b)" --wrt w,b > loss_grad.py
+      symgrad codegen "sigmoid(w*x + b)" --target python --name sigmoid_grad
+    """
+    from symgrad.codegen import codegen
+    from symgrad.parser import parse
+
+    raise typer.Exit(run(expr, lambda text: codegen(parse(text), wrt, target.value, name), fmt))
+
+
 @app.command()
 def functions(fmt: FormatOpt = Format.auto) -> None:
     """List the functions EXPR may call, with their arity and meaning.

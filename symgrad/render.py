@@ -105,18 +105,24 @@ def _larger_than(expr: sp.Expr, limit: int) -> bool:
 _FUNCTION_NAMES = {"Abs": "abs"}
 
 
-def linear_text(expr: sp.Expr) -> str:
+def linear_text(expr: sp.Expr, names: dict[str, str] | None = None) -> str:
     """Text of ``expr`` in time linear in its size, terms in the order sympy stores them.
 
     Re-parses to ``expr`` like ``expr_text`` does; used for large expressions and for the
-    definitions of ``--cse`` (thousands of small ones).
+    definitions of ``--cse`` (thousands of small ones). ``names`` renames symbols, functions
+    and constants (``{"tanh": "numpy.tanh"}``), which makes it a Python code printer.
 
     >>> from symgrad import parse
     >>> linear_text(parse("2*x - y/(1 + x)^2 + sigmoid(-x)"))
     '2*x - y/(1 + x)**2 + sigmoid(-x)'
     """
     memo: dict[sp.Expr, tuple[str, int]] = {}
+    if names:
+        memo[_NAMES] = names  # type: ignore[index]
     return _linear(expr, memo)[0]
+
+
+_NAMES = object()  # key of the renaming table inside the memo
 
 
 # precedence levels: sum < product (and a leading minus) < power < atom
@@ -150,20 +156,22 @@ def _linear(expr: sp.Expr, memo: dict) -> tuple[str, int]:
     elif expr.is_Pow:
         base, exponent = expr.args
         if exponent is sp.S.Half:
-            result = (f"sqrt({_linear(base, memo)[0]})", _ATOM)
+            sqrt = memo.get(_NAMES, {}).get("sqrt", "sqrt")
+            result = (f"{sqrt}({_linear(base, memo)[0]})", _ATOM)
         else:
             result = (
                 f"{_wrap(_linear(base, memo), _ATOM)}**{_wrap(_linear(exponent, memo), _ATOM)}",
                 _POWER,
             )
     elif expr.is_Symbol:
-        result = (expr.name, _ATOM)
+        result = (memo.get(_NAMES, {}).get(expr.name, expr.name), _ATOM)
     elif expr.is_NumberSymbol:
-        result = (str(expr), _ATOM)
+        result = (memo.get(_NAMES, {}).get(str(expr), str(expr)), _ATOM)
     elif isinstance(expr, (sp.Function, sp.Max, sp.Min)) and not isinstance(
         expr, sp.core.function.AppliedUndef
     ):
-        name = _FUNCTION_NAMES.get(type(expr).__name__, type(expr).__name__)
+        name = type(expr).__name__
+        name = memo.get(_NAMES, {}).get(name) or _FUNCTION_NAMES.get(name, name)
         result = (f"{name}({', '.join(_linear(a, memo)[0] for a in expr.args)})", _ATOM)
     else:
         result = (f"({_TEXT.doprint(expr)})", _ATOM)
@@ -345,8 +353,40 @@ def where_block(definitions, width: int = 80) -> str:
     return "\n".join(("where " if k == 0 else "      ") + line for k, line in enumerate(lines))
 
 
+def _register_code() -> None:
+    # symgrad.codegen is imported only by the codegen command; register when it loads
+    from symgrad.codegen import Code
+
+    @as_dict.register(Code)
+    def _(result: Code, source: str | None = None) -> dict:
+        record: dict[str, Any] = {}
+        if source is not None:
+            record["input"] = source
+        record["expression"] = expr_text(result.expression)
+        record["wrt"] = [var_text(v) for v in result.wrt]
+        record["target"] = result.target
+        record["code"] = result.source
+        return record
+
+    @as_text.register(Code)
+    def _(result: Code) -> list[str]:
+        return result.source.rstrip("\n").split("\n")
+
+    @as_pretty.register(Code)
+    def _(result: Code, width: int = 80) -> list[tuple[str, str]]:
+        return [("partial", result.source.rstrip("\n"))]
+
+    @as_latex.register(Code)
+    def _(result: Code) -> list[str]:
+        from symgrad.errors import InputError
+
+        raise InputError("codegen writes Python: use --format text or json")
+
+
 def render(result: Any, fmt: str, source: str | None = None, width: int = 80) -> Any:
     """Dispatch on format: a dict for json, lines for text and latex, blocks for pretty."""
+    if type(result).__name__ == "Code" and type(result).__module__ == "symgrad.codegen":
+        _register_code()
     if fmt == "json":
         return as_dict(result, source)
     if fmt == "text":
