@@ -52,7 +52,22 @@ def natural_key(name: str) -> tuple:
 
 def variables(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
     """The variables of ``expr`` in natural order (``x2`` before ``x10``)."""
-    return tuple(sorted(expr.free_symbols, key=lambda s: natural_key(s.name)))
+    return tuple(sorted(_symbols(expr), key=lambda s: natural_key(s.name)))
+
+
+def _symbols(expr: sp.Expr) -> set[sp.Symbol]:
+    # free_symbols walks the tree; this walks each distinct subexpression once
+    if not expr.args:
+        return {expr} if expr.is_Symbol else set()
+    seen, stack, found = {expr}, [expr], set()
+    while stack:
+        for a in stack.pop().args:
+            if a.is_Symbol:
+                found.add(a)
+            elif a.args and a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return found
 
 
 def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
@@ -65,6 +80,7 @@ def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
     names = [n for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
     by_name = {s.name: s for s in have}
     chosen: list[sp.Symbol] = []
+    taken: set[sp.Symbol] = set()
     for item in names:
         name = item.name if isinstance(item, sp.Symbol) else normalize_name(str(item).strip())
         if not name:
@@ -72,9 +88,10 @@ def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
         if name not in by_name:
             listed = ", ".join(s.name for s in have) or "none"
             raise VariableError(f"'{name}' is not in {expr}; its variables are {listed}")
-        if by_name[name] in chosen:
+        if by_name[name] in taken:
             raise VariableError(f"'{name}' is named twice in --wrt")
         chosen.append(by_name[name])
+        taken.add(by_name[name])
     return tuple(chosen)
 
 

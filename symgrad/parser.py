@@ -33,7 +33,7 @@ from symgrad.functions import constants, function_table, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-RAW_MIN_CHARS = 20_000
+RAW_MIN_CHARS = 5_000
 _TOKEN = re.compile(
     rf"""
     (?P<ws>\s+)

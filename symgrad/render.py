@@ -135,6 +135,12 @@ def _wrap(item: tuple[str, int], level: int) -> str:
 
 
 def _linear(expr: sp.Expr, memo: dict) -> tuple[str, int]:
+    if expr.is_Symbol:  # before the memo: hashing a Float costs more than printing it
+        return (memo.get(_NAMES, {}).get(expr.name, expr.name), _ATOM)
+    if expr.is_Number and not expr.is_Rational:
+        negative = _negative(expr)
+        text = _number_text(-expr if negative else expr)
+        return (f"-{text}", _PRODUCT) if negative else (text, _ATOM)
     found = memo.get(expr)
     if found is not None:
         return found
@@ -179,6 +185,15 @@ def _linear(expr: sp.Expr, memo: dict) -> tuple[str, int]:
     return result
 
 
+def _negative(number: sp.Expr) -> bool:
+    # number.is_negative asks the assumption system: 0.1 ms for each new Float
+    if number.is_Rational:
+        return number.p < 0
+    if number.is_Float:
+        return bool(number._mpf_[0])  # the sign bit of (sign, mantissa, exponent, bits)
+    return bool(number.is_negative)
+
+
 def _number_text(number: sp.Expr) -> str:
     if number.is_Float:
         return _TEXT._print_Float(number)
@@ -188,14 +203,14 @@ def _number_text(number: sp.Expr) -> str:
 def _split_sign(expr: sp.Expr, memo: dict) -> tuple[bool, str]:
     """(is negative, text of its magnitude) for a term of a sum."""
     if expr.is_Number:
-        text = _number_text(abs(expr))
-        return expr.is_negative, text
+        negative = _negative(expr)
+        return negative, _number_text(-expr if negative else expr)
     if not expr.is_Mul:
         return False, _wrap(_linear(expr, memo), _PRODUCT)
     args = expr.args
     coeff = args[0] if args[0].is_Number else sp.S.One
     factors = args[1:] if args[0].is_Number else args
-    negative = coeff.is_negative
+    negative = _negative(coeff)
     coeff = -coeff if negative else coeff
     numerator, denominator = [], []
     if coeff.is_Rational and not coeff.is_Integer:
@@ -205,7 +220,7 @@ def _split_sign(expr: sp.Expr, memo: dict) -> tuple[bool, str]:
     elif coeff is not sp.S.One:
         numerator.append(_number_text(coeff))
     for f in sorted(factors, key=_late):  # stable: sums last, as in expr_text
-        if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
+        if f.is_Pow and f.exp.is_Number and _negative(f.exp):
             inverse = f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False)
             denominator.append(_wrap(_linear(inverse, memo), _POWER))
         else:

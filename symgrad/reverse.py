@@ -92,7 +92,7 @@ def _references(node: sp.Expr, active: set) -> tuple[bool, list[sp.Expr]]:
     if node.is_Add:
         return False, []
     if node.is_Mul:
-        live = [a for a in args if a in active]
+        live = [a for a in args if not a.is_Number and a in active]
         if not live:
             return False, []
         return False, [a for a in args if len(live) > 1 or a is not live[0]]
@@ -101,7 +101,7 @@ def _references(node: sp.Expr, active: set) -> tuple[bool, list[sp.Expr]]:
         return exponent in active, [base]
     itself, used = False, set()
     for k, a in enumerate(args):
-        if a in active:
+        if not a.is_Number and a in active:
             local, generic, dummies = _rule(node.func, len(args), k)
             itself = itself or local.has(generic)
             used.update(j for j, d in enumerate(dummies) if local.has(d))
@@ -117,8 +117,9 @@ def reverse_gradient(
     variables are always avoided).
     """
     wrt = tuple(wrt)
-    prefix = name_prefix([*expr.free_symbols, *taken])
     order = topological([expr])
+    symbols = {a for node in order for a in node.args if a.is_Symbol}
+    prefix = name_prefix([*symbols, *taken] if order else [expr, *taken])
 
     # which nodes depend on a wrt variable, and how often each node is used
     targets = set(wrt)
@@ -126,10 +127,11 @@ def reverse_gradient(
     uses: dict[sp.Expr, int] = {}
     referenced: set[sp.Expr] = set()
     for node in order:
-        if any(a in active for a in node.args):
+        if any(not a.is_Number and a in active for a in node.args):
             active.add(node)
         for a in node.args:
-            uses[a] = uses.get(a, 0) + 1
+            if a.args:  # only non-atomic nodes are ever named; hashing a Float is slow
+                uses[a] = uses.get(a, 0) + 1
     for node in order:
         if node in active:
             itself, args = _references(node, active)
@@ -142,7 +144,7 @@ def reverse_gradient(
     ref: dict[sp.Expr, sp.Expr] = {}  # node -> its name, or its (inlined) form
 
     def arg_ref(a: sp.Expr) -> sp.Expr:
-        return ref.get(a, a)
+        return ref[a] if a.args else a
 
     for node in order:
         form = _with_args(node, [arg_ref(a) for a in node.args])
@@ -163,7 +165,7 @@ def reverse_gradient(
         if adjoint.is_Number and adjoint == 0:
             continue
         for k, a in enumerate(node.args):
-            if a not in active:
+            if a.is_Number or a not in active:
                 continue
             local = _local_derivative(node, k, arg_ref, ref.get(node, node))
             contributions.setdefault(a, []).append(raw_mul([adjoint, local]))
@@ -280,14 +282,15 @@ def share(exprs: Sequence[sp.Expr], taken: Iterable[sp.Symbol] = ()) -> tuple[De
     uses: dict[sp.Expr, int] = {}
     for node in order:
         for a in node.args:
-            uses[a] = uses.get(a, 0) + 1
+            if a.args:
+                uses[a] = uses.get(a, 0) + 1
     for e in exprs:
         uses[e] = uses.get(e, 0) + 1
     names = _Names(prefix)
     definitions: list[tuple[sp.Symbol, sp.Expr]] = []
     ref: dict[sp.Expr, sp.Expr] = {}
     for node in order:
-        new_args = [ref.get(a, a) for a in node.args]
+        new_args = [ref[a] if a.args else a for a in node.args]
         form = node if all(n is a for n, a in zip(new_args, node.args)) else node.func(*new_args)
         if uses.get(node, 0) > 1 and not _trivial(node):
             name = names.new()
