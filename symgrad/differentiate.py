@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 import sympy as sp
 from sympy.core.exprtools import factor_terms
@@ -33,8 +33,9 @@ class Gradient:
     expression: sp.Expr
     wrt: tuple[sp.Symbol, ...]
     partials: tuple[sp.Expr, ...]
-    cse: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
-    """Shared subexpressions ``(name, definition)``, in order, that ``partials`` may use."""
+    cse: Optional[tuple[tuple[sp.Symbol, sp.Expr], ...]] = None
+    """Shared subexpressions ``(name, definition)``, in order, that ``partials`` may use;
+    None unless asked for (``cse=True``)."""
 
     def __getitem__(self, name: str) -> sp.Expr:
         """The partial derivative for the variable called ``name``."""

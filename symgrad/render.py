@@ -308,14 +308,14 @@ def _(result: Gradient, source: str | None = None) -> dict:
     record["wrt"] = [var_text(v) for v in result.wrt]
     text = _partial_text(result)
     record["gradient"] = [text(p) for p in result.partials]
-    if result.cse:
+    if result.cse is not None:
         record["cse"] = cse_pairs(result.cse)
     return record
 
 
 def _partial_text(result: Any):
     # with --cse there may be thousands of small entries: the linear printer, always
-    return linear_text if getattr(result, "cse", ()) else expr_text
+    return linear_text if getattr(result, "cse", None) else expr_text
 
 
 def cse_pairs(definitions) -> list[list[str]]:
@@ -331,7 +331,7 @@ def cse_lines(definitions) -> list[str]:
 @as_text.register
 def _(result: Gradient) -> list[str]:
     lines = [f"f = {expr_text(result.expression)}"]
-    lines += cse_lines(result.cse)
+    lines += cse_lines(result.cse or ())
     text = _partial_text(result)
     lines += [f"df/d{var_text(v)} = {text(p)}" for v, p in zip(result.wrt, result.partials)]
     return lines
@@ -340,7 +340,7 @@ def _(result: Gradient) -> list[str]:
 @as_latex.register
 def _(result: Gradient) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}"]
-    lines += [f"{expr_latex(name)} = {expr_latex(form)}" for name, form in result.cse]
+    lines += [f"{expr_latex(name)} = {expr_latex(form)}" for name, form in result.cse or ()]
     for v, p in zip(result.wrt, result.partials):
         lines.append(rf"\frac{{\partial f}}{{\partial {expr_latex(v)}}} = {expr_latex(p)}")
     grad = r" \\ ".join(expr_latex(p) for p in result.partials)

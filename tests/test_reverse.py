@@ -137,7 +137,7 @@ def test_automatic_reverse_mode_gives_full_partials(rng, monkeypatch):
     loss = parse(mlp.loss(3))
     params = mlp.params(3)
     g = gradient(loss, ",".join(params))
-    assert not g.cse
+    assert g.cse is None
     point = {symbol(p): rng.uniform(-1, 1) for p in params}
     for name in ("w_2_3", "b_3", "v_1"):
         want = float(sp.diff(loss, symbol(name)).xreplace(point))
@@ -188,6 +188,14 @@ def test_cli_cse_json_lists_definitions_the_gradient_refers_to():
     assert record["gradient"] == ["t2*x", "t2"]
     for _, definition in record["cse"]:
         parse(definition)
+
+
+def test_cli_cse_json_always_has_the_list():
+    result = runner.invoke(app, ["grad", "x^2 + y", "--cse", "-f", "json"])
+    record = json.loads(result.stdout)
+    assert record["cse"] == [] and record["gradient"] == ["2*x", "1"]
+    plain = json.loads(runner.invoke(app, ["grad", "x^2 + y", "-f", "json"]).stdout)
+    assert "cse" not in plain
 
 
 def test_cli_cse_text_prints_definitions_first_and_pretty_says_where():
