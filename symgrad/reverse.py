@@ -247,8 +247,12 @@ def _rule(func, nargs: int, k: int) -> tuple[sp.Expr, sp.Expr, tuple]:
     """d func(a0, a1, ...) / d a_k in terms of real placeholders a_j and func(a0, ...) itself."""
     dummies = tuple(sp.Dummy(f"a{j}", real=True) for j in range(nargs))
     generic = func(*dummies)
-    # diff, not fdiff: sign.fdiff is an unevaluated Derivative, diff knows 2*DiracDelta
-    return sp.diff(generic, dummies[k]), generic, dummies
+    local = generic.fdiff(k + 1) if hasattr(generic, "fdiff") else None
+    if local is None or local.has(sp.Derivative, sp.Subs):
+        # sign.fdiff is an unevaluated Derivative where diff knows 2*DiracDelta; diff's
+        # first call also imports a third of a second of sympy, so only when needed
+        local = sp.diff(generic, dummies[k])
+    return local, generic, dummies
 
 
 def expand_names(definitions: Definitions, exprs: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
