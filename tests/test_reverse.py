@@ -10,14 +10,19 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from symgrad import gradient, parse
 from symgrad.cli import app
 from symgrad.differentiate import use_reverse_mode, variables
+from symgrad.errors import SymgradError
 from symgrad.functions import symbol
 from symgrad.render import expr_text, linear_text
 from symgrad.reverse import count_ops, expand_names, name_prefix, reverse_gradient, share
+from tests.reference import close, numeric
+from tests.test_differentiate import VARS, _expressions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import mlp  # noqa: E402
@@ -211,3 +216,36 @@ def test_cli_cse_text_prints_definitions_first_and_pretty_says_where():
     pretty = runner.invoke(app, ["grad", "y*log(w*x+b)", "-w", "w,b", "--cse", "-f", "pretty"])
     pretty = pretty.stdout
     assert "where t0 = b + w*x" in pretty and "      t1 = y/t0" in pretty
+
+
+# ---------------------------------------------------------------- property: random expressions
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=_expressions(),
+    values=st.lists(
+        st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 3)), min_size=3, max_size=3
+    ),
+)
+def test_reverse_mode_and_linear_text_on_random_expressions(text, values):
+    try:
+        expr = parse(text)
+    except SymgradError:
+        assume(False)
+    assume(expr.free_symbols)
+    point = {symbol(n): sp.Float(v) for n, v in zip(VARS, values)}
+    # every definition and entry prints to text that parses back to the same expression
+    wrt = variables(expr)
+    sweep = reverse_gradient(expr, wrt)
+    for e in (expr, *(d for _, d in sweep.definitions), *sweep.gradient):
+        again = parse(linear_text(e))
+        assert again == e or sp.expand(again - e) == 0, (linear_text(e), e)
+    for var, partial in zip(wrt, sweep.expanded()):
+        try:
+            want = numeric(sp.diff(expr, var), point)
+            got = numeric(partial, point)
+        except (AssertionError, TypeError, ZeroDivisionError):
+            assume(False)
+        assume(math.isfinite(want) and abs(want) < 1e6)
+        assert close(got, want, rtol=1e-9, atol=1e-9), (text, var, got, want)
