@@ -50,15 +50,25 @@ class Sweep:
 
 
 def name_prefix(taken: Iterable[sp.Symbol]) -> str:
-    """``t`` unless a variable is already called ``t<digits>``; then ``_t``, ``__t``, ...
+    """``t`` unless a variable is already called ``t<digits>``; then ``u``, ``s``, ``r``,
+    ``q``, ``tt``, ``ttt``, ...
 
-    Names made from the prefix are valid symgrad names and never equal a user's variable.
+    Names made from the prefix are valid symgrad names (a letter first) and never equal a
+    user's variable.
     """
     names = {s.name for s in taken}
-    prefix = "t"
-    while any(re.fullmatch(rf"{re.escape(prefix)}\d+", n) for n in names):
-        prefix = "_" + prefix
-    return prefix
+    for prefix in _prefixes():
+        if not any(re.fullmatch(rf"{prefix}\d+", n) for n in names):
+            return prefix
+    raise AssertionError("unreachable: the prefixes never run out")
+
+
+def _prefixes():
+    yield from ("t", "u", "s", "r", "q")
+    k = 2
+    while True:
+        yield "t" * k
+        k += 1
 
 
 def topological(roots: Sequence[sp.Expr]) -> list[sp.Expr]:

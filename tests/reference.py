@@ -10,7 +10,9 @@ import sympy as sp
 def numeric(expr: sp.Expr, point: dict) -> float:
     """Value of ``expr`` at ``point`` (symbol -> float) through mpmath, not symgrad's code."""
     value = (
-        complex(expr.rewrite(sp.exp).subs(point).evalf(30)) if point else complex(expr.evalf(30))
+        complex(expr.rewrite(sp.exp).subs(point, simultaneous=True).evalf(30))
+        if point
+        else complex(expr.evalf(30))
     )
     assert abs(value.imag) <= 1e-9 * max(1.0, abs(value.real)), (expr, point, value)
     return value.real

@@ -88,7 +88,12 @@ def test_small_sweeps_read_like_backprop_by_hand(text, wrt, definitions, partial
 
 @pytest.mark.parametrize(
     "variables_, prefix",
-    [(["x", "y"], "t"), (["t0", "x"], "_t"), (["t", "tx", "t1a"], "t"), (["t3", "_t0"], "__t")],
+    [
+        (["x", "y"], "t"),
+        (["t0", "x"], "u"),
+        (["t", "tx", "t1a", "u0"], "t"),
+        (["t3", "u0", "s12", "r1", "q7"], "tt"),
+    ],
 )
 def test_names_never_collide_with_variables(variables_, prefix):
     assert name_prefix([symbol(v) for v in variables_]) == prefix
@@ -97,7 +102,7 @@ def test_names_never_collide_with_variables(variables_, prefix):
 def test_cse_names_avoid_a_variable_called_t0():
     g = gradient("sin(t0*x)^2", cse=True)
     names = [name.name for name, _ in g.cse]
-    assert names and all(n.startswith("_t") for n in names)
+    assert names and all(n.startswith("u") for n in names)
     assert symbol("t0") in g.wrt
 
 
@@ -240,7 +245,11 @@ def test_reverse_mode_and_linear_text_on_random_expressions(text, values):
     sweep = reverse_gradient(expr, wrt)
     for e in (expr, *(d for _, d in sweep.definitions), *sweep.gradient):
         again = parse(linear_text(e))
-        assert again == e or sp.expand(again - e) == 0, (linear_text(e), e)
+        if again != e and sp.expand(again - e) != 0:
+            # a computed Float (1/1.5) prints as the nearest double: equal to 1e-15
+            assert e.has(sp.Float), (linear_text(e), e)
+            probe = {s: sp.Float(0.7) for s in e.free_symbols}
+            assert close(float(again.xreplace(probe)), float(e.xreplace(probe)), 1e-12, 1e-12)
     for var, partial in zip(wrt, sweep.expanded()):
         try:
             want = numeric(sp.diff(expr, var), point)
