@@ -30,7 +30,7 @@ from functools import cache
 import sympy as sp
 
 from symgrad.functions import symbol
-from symgrad.parser import raw_add, raw_mul
+from symgrad.parser import no_gc, raw_add, raw_mul
 
 Definitions = tuple[tuple[sp.Symbol, sp.Expr], ...]
 
@@ -126,6 +126,11 @@ def reverse_gradient(
     ``taken`` lists further names the generated ones must avoid (the expression's own
     variables are always avoided).
     """
+    with no_gc():
+        return _sweep(expr, wrt, taken)
+
+
+def _sweep(expr: sp.Expr, wrt: Sequence[sp.Symbol], taken: Iterable[sp.Symbol]) -> Sweep:
     wrt = tuple(wrt)
     order = topological([expr])
     symbols = {a for node in order for a in node.args if a.is_Symbol}
