@@ -326,6 +326,16 @@ def _write(line: str) -> None:
 # ---------------------------------------------------------------- commands
 
 
+CseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cse",
+        help="Name shared subexpressions (t0, t1, ...) once and refer to them: the gradient "
+        "of a big loss stays as small as the loss.",
+    ),
+]
+
+
 @app.command()
 def grad(
     expr: ExprArg,
@@ -333,6 +343,7 @@ def grad(
     at: AtOpt = None,
     fmt: FormatOpt = Format.auto,
     latex: LatexOpt = False,
+    cse: CseOpt = False,
 ) -> None:
     """Every partial derivative of EXPR and its gradient vector.
 
@@ -346,17 +357,61 @@ def grad(
       symgrad grad "(y - (x*w + b))^2" -w w,b --format latex
       symgrad grad "y*log(w*x+b)" --at w=1,x=2,y=3,b=0.5
       symgrad grad '$\\frac{y}{wx+b}x$' --wrt w,b
+      symgrad grad "tanh(w*x + b)^2" --cse
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
     """
     from symgrad.differentiate import gradient
 
     read = _reader(latex)
     if at is None:
-        raise typer.Exit(run(expr, lambda text: gradient(read(text), wrt), fmt))
+        raise typer.Exit(run(expr, lambda text: gradient(read(text), wrt, cse=cse), fmt))
+    if cse:
+        from symgrad.errors import InputError
+
+        raise InputError("give --at (numbers) or --cse (shared subexpressions), not both")
     from symgrad.numeric import gradient_at, parse_point
 
     point = parse_point(at)
     raise typer.Exit(run(expr, lambda text: gradient_at(gradient(read(text), wrt), point), fmt))
+
+
+class Target(str, Enum):
+    numpy = "numpy"
+    python = "python"
+
+
+@app.command("codegen")
+def codegen_command(
+    expr: ExprArg,
+    wrt: WrtOpt = None,
+    target: Annotated[
+        Target,
+        typer.Option(
+            "--target",
+            "-t",
+            help="numpy: works elementwise on arrays; python: floats, standard library only.",
+            case_sensitive=False,
+        ),
+    ] = Target.numpy,
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", help="Name of the generated function.")
+    ] = "f",
+    fmt: FormatOpt = Format.auto,
+) -> None:
+    """Python code returning the value of EXPR and its gradient (one reverse sweep).
+
+    The function takes every variable (x2 before x10) and returns (value, gradient), the
+    gradient a tuple aligned with --wrt. Shared values and adjoints are computed once.
+
+    \b
+    Examples:
+      symgrad codegen "y*log(w*x+b)" --wrt w,b > loss_grad.py
+      symgrad codegen "sigmoid(w*x + b)" --target python --name sigmoid_grad
+    """
+    from symgrad.codegen import codegen
+
+    read = _reader(False)  # LaTeX is still detected from '\\' or '$'
+    raise typer.Exit(run(expr, lambda text: codegen(read(text), wrt, target.value, name), fmt))
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 import sympy as sp
 from sympy.core.exprtools import factor_terms
@@ -21,6 +21,10 @@ WrtLike = Union[None, str, Iterable[Union[str, sp.Symbol]]]
 # expressions a person reads, and must not cost more than the derivative itself.
 TIDY_MAX_NODES = 400
 
+# Per-variable diff walks the expression once per variable; above this much work
+# (distinct nodes * variables) one reverse sweep (symgrad.reverse) is cheaper.
+REVERSE_MIN_WORK = 20_000
+
 
 @dataclass(frozen=True)
 class Gradient:
@@ -29,6 +33,9 @@ class Gradient:
     expression: sp.Expr
     wrt: tuple[sp.Symbol, ...]
     partials: tuple[sp.Expr, ...]
+    cse: Optional[tuple[tuple[sp.Symbol, sp.Expr], ...]] = None
+    """Shared subexpressions ``(name, definition)``, in order, that ``partials`` may use;
+    None unless asked for (``cse=True``)."""
 
     def __getitem__(self, name: str) -> sp.Expr:
         """The partial derivative for the variable called ``name``."""
@@ -46,7 +53,22 @@ def natural_key(name: str) -> tuple:
 
 def variables(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
     """The variables of ``expr`` in natural order (``x2`` before ``x10``)."""
-    return tuple(sorted(expr.free_symbols, key=lambda s: natural_key(s.name)))
+    return tuple(sorted(_symbols(expr), key=lambda s: natural_key(s.name)))
+
+
+def _symbols(expr: sp.Expr) -> set[sp.Symbol]:
+    # free_symbols walks the tree; this walks each distinct subexpression once
+    if not expr.args:
+        return {expr} if expr.is_Symbol else set()
+    seen, stack, found = {expr}, [expr], set()
+    while stack:
+        for a in stack.pop().args:
+            if a.is_Symbol:
+                found.add(a)
+            elif a.args and a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return found
 
 
 def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
@@ -61,6 +83,7 @@ def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
     names = [n for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
     by_name = {s.name: s for s in have}
     chosen: list[sp.Symbol] = []
+    taken: set[sp.Symbol] = set()
     for item in names:
         name = item.name if isinstance(item, sp.Symbol) else normalize_name(str(item).strip())
         if not name:
@@ -68,9 +91,10 @@ def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
         if name not in by_name:
             listed = ", ".join(s.name for s in have) or "none"
             raise VariableError(f"'{name}' is not in {expr}; its variables are {listed}")
-        if by_name[name] in chosen:
+        if by_name[name] in taken:
             raise VariableError(f"'{name}' is named twice in --wrt")
         chosen.append(by_name[name])
+        taken.add(by_name[name])
     return tuple(chosen)
 
 
@@ -83,18 +107,50 @@ def as_expr(expr: ExprLike) -> sp.Expr:
     raise ParseError(f"expected an expression or text, got {type(expr).__name__}")
 
 
-def gradient(expr: ExprLike, wrt: WrtLike = None) -> Gradient:
+def gradient(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Gradient:
     """Every partial derivative of ``expr`` by the variables in ``wrt`` (default: all).
+
+    With ``cse=True`` the partials refer to shared subexpressions listed in ``.cse`` (one
+    reverse sweep names every shared value and adjoint). Without it, a large expression
+    with many variables is still differentiated in reverse mode, then written out in full.
 
     >>> g = gradient("y*log(w*x+b)", "w,b")
     >>> g.partials
     (x*y/(b + w*x), y/(b + w*x))
+    >>> g = gradient("y*log(w*x+b)", "w,b", cse=True)
+    >>> g.cse, g.partials
+    (((t0, b + w*x), (t1, y/t0)), (t1*x, t1))
     """
     expr = as_expr(expr)
     require_scalar(expr, "a gradient")
     chosen = resolve_wrt(expr, wrt)
+    if cse or use_reverse_mode(expr, chosen):
+        from symgrad.reverse import expand_names, reverse_gradient
+
+        sweep = reverse_gradient(expr, chosen)
+        if cse:
+            return Gradient(expr, chosen, sweep.gradient, cse=sweep.definitions)
+        partials = expand_names(sweep.definitions, sweep.gradient)
+        return Gradient(expr, chosen, tuple(tidy(p) for p in partials))
     partials = tuple(tidy(sp.diff(expr, v)) for v in chosen)
     return Gradient(expression=expr, wrt=chosen, partials=partials)
+
+
+def use_reverse_mode(expr: sp.Expr, wrt: tuple[sp.Symbol, ...]) -> bool:
+    """True when one reverse sweep beats one ``diff`` per variable (a big expression and
+    many variables)."""
+    if len(wrt) < 2:
+        return False
+    budget = REVERSE_MIN_WORK // len(wrt)
+    stack, seen = [expr], {expr}
+    while stack:  # count distinct nodes, stopping once past the budget
+        if len(seen) > budget:
+            return True
+        for a in stack.pop().args:
+            if a not in seen:
+                seen.add(a)
+                stack.append(a)
+    return False
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:

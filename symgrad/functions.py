@@ -74,6 +74,8 @@ def normalize_name(name: str) -> str:
     Greek letters become their ASCII names so that output stays ASCII and re-parses
     (``θ1`` is ``theta1``; sympy still pretty-prints it as θ₁).
     """
+    if name.isascii():  # NFKC leaves ASCII alone; the common case, and a hot path
+        return name
     name = unicodedata.normalize("NFKC", name)
     if name in ("π",):
         return "pi"

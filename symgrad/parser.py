@@ -16,16 +16,24 @@ A vector is the whole expression or nothing: ``[f1, f2, ...]`` or a vector funct
 Implicit multiplication only where it cannot be misread: after a number (``3x``, ``2(x+1)``)
 and after a closing parenthesis (``(x+1)(x-1)``, ``(x+1)y``). Sums, products and power towers
 are loops, so only parentheses and calls recurse, and their depth is bounded.
+
+Text longer than ``RAW_MIN_CHARS`` (a loss written out by a program) is built as written:
+numbers are folded but terms are neither collected nor reordered and functions are not
+evaluated. sympy's canonicalisation asks its assumption system about every new node (about
+0.3 ms for a term such as ``0.5*w``), which would make a megabyte take minutes.
 """
 
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 import unicodedata
-from dataclasses import dataclass
+from contextlib import contextmanager
+from typing import NamedTuple
 
 import sympy as sp
+from sympy.core.function import FunctionClass
 from sympy.core.mul import _keep_coeff
 
 from symgrad.errors import LimitError, ParseError
@@ -33,6 +41,7 @@ from symgrad.functions import constants, function_table, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
+RAW_MIN_CHARS = 5_000
 _TOKEN = re.compile(
     rf"""
     (?P<ws>\s+)
@@ -74,8 +83,7 @@ _NAME_TRAPS = {
 }
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a megabyte of input is 200,000 of them
     kind: str  # "num" | "name" | "sup" | "op" | "end"
     text: str
     column: int  # 1-based
@@ -143,30 +151,65 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | None =
         )
     if not text.strip():
         raise ParseError("empty expression: type something such as x^2 + y", column=1, source=text)
-    parser = _Parser(text, limits)
-    expr = parser.parse()
-    _check_result(expr, text, limits)
+    with no_gc():
+        parser = _Parser(text, limits)
+        expr = parser.parse()
+        _check_result(expr, text, limits)
     return expr
 
 
+@contextmanager
+def no_gc():
+    """Pause the cycle collector while building a big tree: it holds no cycles, and the
+    collector's full passes over a growing heap made parsing a megabyte 25% slower."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _check_result(expr: sp.Expr, text: str, limits: Limits) -> None:
-    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise ParseError(
-            "the expression is undefined everywhere (it divides by zero or takes log(0))",
-            source=text,
-        )
-    if expr.has(sp.I):
-        raise ParseError(
-            "the expression is not real (for example sqrt(-1)); symgrad works with real numbers",
-            source=text,
-        )
-    for number in expr.atoms(sp.Rational):
-        if max(abs(number.p).bit_length(), number.q.bit_length()) > limits.max_literal_bits:
+    undefined = (sp.S.ComplexInfinity, sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity)
+    for atom in _atoms(expr):
+        if any(atom is u for u in undefined):
+            raise ParseError(
+                "the expression is undefined everywhere (it divides by zero or takes log(0))",
+                source=text,
+            )
+        if atom is sp.S.ImaginaryUnit:
+            raise ParseError(
+                "the expression is not real (for example sqrt(-1)); symgrad works with real "
+                "numbers",
+                source=text,
+            )
+        if atom.is_Rational and (
+            max(abs(atom.p).bit_length(), atom.q.bit_length()) > limits.max_literal_bits
+        ):
             raise LimitError(
                 f"a number in the expression has more than {limits.max_literal_bits:,} bits "
                 "(limit max_literal_bits)",
                 source=text,
             )
+
+
+def _atoms(expr: sp.Expr):
+    """The atoms of ``expr`` (repeats possible), visiting each distinct subexpression once:
+    a DAG walk, not a tree walk, and no atom is hashed (hashing a Float is slow)."""
+    if not expr.args:
+        yield expr
+        return
+    seen = {expr}
+    stack = [expr]
+    while stack:
+        for a in stack.pop().args:
+            if not a.args:
+                yield a
+            elif a not in seen:
+                seen.add(a)
+                stack.append(a)
 
 
 class _Parser:
@@ -178,6 +221,8 @@ class _Parser:
         self.depth = 0
         self.functions = function_table()
         self.constants = constants()
+        self.raw = len(text) >= RAW_MIN_CHARS
+        self.floats: dict[str, sp.Float] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -224,8 +269,10 @@ class _Parser:
         while self.is_op(self.peek(), "+", "-"):
             op = self.advance()
             term = self.term()
-            terms.append(term if op.text == "+" else -term)
-        return terms[0] if len(terms) == 1 else sp.Add(*terms)
+            terms.append(term if op.text == "+" else self.neg(term))
+        if len(terms) == 1:
+            return terms[0]
+        return raw_add(terms) if self.raw else sp.Add(*terms)
 
     def term(self) -> sp.Expr:
         factors = [self.unary()]
@@ -239,7 +286,7 @@ class _Parser:
                 self.advance()
                 start = self.peek()
                 divisor = self.unary()
-                if divisor.is_zero:
+                if (divisor.is_Number or not self.raw) and divisor.is_zero:
                     raise self.error("division by zero", start)
                 if self.implicit_product_follows():
                     raise self.error(
@@ -256,6 +303,8 @@ class _Parser:
             return _keep_coeff(factors[0], factors[1])
         if len(factors) == 1 and not denominators:
             return factors[0]
+        if self.raw:
+            return raw_mul([*factors, *[raw_pow(d, sp.S.NegativeOne) for d in denominators]])
         return sp.Mul(*factors, *[sp.Pow(d, -1) for d in denominators])
 
     def implicit_product_follows(self) -> bool:
@@ -296,7 +345,7 @@ class _Parser:
     def unary(self) -> sp.Expr:
         sign = self.signs()
         expr = self.power()
-        return -expr if sign < 0 else expr
+        return self.neg(expr) if sign < 0 else expr
 
     def power(self) -> sp.Expr:
         base = self.atom()
@@ -328,12 +377,12 @@ class _Parser:
         for k in range(len(chain) - 1, -1, -1):
             sign, _, tok = chain[k]
             if sign < 0:
-                result = -result
+                result = self.neg(result)
             result = self.pow(operands[k], result, tok)
         return result
 
     def pow(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> sp.Expr:
-        if base.is_zero and exponent.is_negative:
+        if exponent.is_negative and base.is_zero:
             raise self.error("division by zero (0 to a negative power)", tok)
         if base.is_Rational and exponent.is_Rational and abs(base) != 1 and not base.is_zero:
             bits = max(abs(base.p).bit_length(), base.q.bit_length())
@@ -345,7 +394,10 @@ class _Parser:
                     column=tok.column,
                     source=self.text,
                 )
-        return sp.Pow(base, exponent)
+        return raw_pow(base, exponent) if self.raw else sp.Pow(base, exponent)
+
+    def neg(self, expr: sp.Expr) -> sp.Expr:
+        return raw_mul([sp.S.NegativeOne, expr]) if self.raw else -expr
 
     def atom(self) -> sp.Expr:
         tok = self.advance()
@@ -394,8 +446,11 @@ class _Parser:
                 source=self.text,
             )
         if any(c in text for c in ".eE"):
-            # double precision whatever the spelling: Float("1e4000") alone would carry 4,000 digits
-            return sp.Float(text, 15)
+            # double precision whatever the spelling: Float("1e4000") alone would carry
+            # 4,000 digits; a data set repeats its numbers
+            if text not in self.floats:
+                self.floats[text] = sp.Float(text, 15)
+            return self.floats[text]
         return sp.Integer(int(text))
 
     def name(self, tok: Token) -> sp.Expr:
@@ -432,7 +487,10 @@ class _Parser:
             wanted = " or ".join(str(n) for n in spec.arity)
             plural = "s" if spec.arity[-1] > 1 else ""
             raise self.error(f"{name} takes {wanted} argument{plural}, got {len(args)}", tok)
-        value = spec.build(*args)
+        if self.raw and isinstance(spec.build, FunctionClass):
+            value = spec.build(*args, evaluate=False)
+        else:
+            value = spec.build(*args)
         if isinstance(value, sp.MatrixBase):
             return self.vector_value(value, name, tok)
         return value
@@ -535,3 +593,92 @@ def parse_input(
 
         return parse_latex(text, limits, max_chars=max_chars)
     return parse(text, limits, max_chars=max_chars)
+
+
+
+# ---------------------------------------------------------------- large inputs, built as written
+
+
+def raw_add(terms: list[sp.Expr]) -> sp.Expr:
+    """A sum in the order written: numbers folded into one leading constant, like terms
+    (``x + x``, ``2*w - w``) collected, nothing reordered."""
+    constant = sp.S.Zero
+    collected: dict[sp.Expr, list] = {}  # rest -> [coefficient, the term as written]
+    for t in terms:
+        if t.is_Number:
+            constant += t
+            continue
+        if t.is_Mul and t.args[0].is_Number:
+            coeff = t.args[0]
+            rest = t.args[1] if len(t.args) == 2 else sp.Mul._from_args(t.args[1:])
+        else:
+            coeff, rest = sp.S.One, t
+        seen = collected.get(rest)
+        if seen is None:
+            collected[rest] = [coeff, t]
+        else:
+            seen[0] += coeff
+            seen[1] = None
+    rest = []
+    for r, (c, t) in collected.items():
+        if t is None:  # collected from several terms
+            t = raw_mul([c, r])
+            if _zero(t):
+                continue
+        rest.append(t)
+    if not _zero(constant):
+        rest.insert(0, constant)
+    if len(rest) <= 1:
+        return rest[0] if rest else constant
+    return sp.Add._from_args(rest, is_commutative=True)  # symgrad has only real scalars
+
+
+def raw_mul(factors: list[sp.Expr]) -> sp.Expr:
+    """A product in the order written, its numbers folded into one leading coefficient."""
+    coeff = sp.S.One
+    rest = []
+    for f in factors:
+        if f.is_Mul and f.args[0].is_Number:  # -(0.5*w) is -0.5*w
+            rest.extend(f.args[1:])
+            f = f.args[0]
+        elif not f.is_Number:
+            rest.append(f)
+            continue
+        if coeff is sp.S.One:
+            coeff = f
+        elif coeff is sp.S.NegativeOne:
+            coeff = _negated(f)
+        else:
+            coeff = coeff * f
+    if not rest or _zero(coeff):
+        return coeff
+    if coeff is not sp.S.One:
+        rest.insert(0, coeff)
+    return rest[0] if len(rest) == 1 else sp.Mul._from_args(rest, is_commutative=True)
+
+
+def _zero(number: sp.Expr) -> bool:
+    # number == 0 goes through sympify and number.is_zero through the assumption system
+    return number is sp.S.Zero or (number.is_Float and not number._mpf_[1])
+
+
+_NEGATED: dict[tuple, sp.Float] = {}
+
+
+def _negated(number: sp.Expr) -> sp.Expr:
+    """-number; a data set's floats are negated over and over, so they are cached."""
+    if not number.is_Float:
+        return -number
+    key = (number._mpf_, number._prec)
+    found = _NEGATED.get(key)
+    if found is None:
+        if len(_NEGATED) > 100_000:
+            _NEGATED.clear()
+        found = _NEGATED[key] = -number
+    return found
+
+
+def raw_pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+    if base.is_Number and exponent.is_Number:
+        return sp.Pow(base, exponent)
+    return sp.Pow(base, exponent, evaluate=False)
