@@ -16,6 +16,7 @@ are loops, so only parentheses and calls recurse, and their depth is bounded.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from sympy.core.mul import _keep_coeff
 
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import constants, function_table, normalize_name, symbol
-from symgrad.limits import DEFAULT_LIMITS, Limits
+from symgrad.limits import Limits, current_limits
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _TOKEN = re.compile(
@@ -69,8 +70,9 @@ class Token:
     column: int  # 1-based
 
 
-def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
+def tokenize(text: str, limits: Limits | None = None) -> list[Token]:
     """Split ``text`` into tokens; a character that belongs to no token is a ParseError."""
+    limits = limits or current_limits()
     tokens: list[Token] = []
     pos = 0
     n = len(text)
@@ -89,7 +91,8 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
             tokens.append(Token(kind, value, pos + 1))
             if len(tokens) > limits.max_tokens:
                 raise LimitError(
-                    f"expression has more than {limits.max_tokens:,} tokens (limit max_tokens)",
+                    f"expression has more than {limits.max_tokens:,} tokens "
+                    "(raise it with --max-tokens)",
                     source=text,
                 )
         pos = m.end()
@@ -97,15 +100,16 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
     return tokens
 
 
-def parse(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | None = None) -> sp.Expr:
+def parse(text: str, limits: Limits | None = None, *, max_chars: int | None = None) -> sp.Expr:
     """Parse what a person types into a sympy expression with real symbols.
 
     >>> parse("y*log(w*x+b)")
     y*log(b + w*x)
 
     Raises ParseError (with the 1-based column) for text that is not an expression and
-    LimitError for input past a bound in ``limits``.
+    LimitError for input past a bound in ``limits`` (default: ``current_limits()``).
     """
+    limits = limits or current_limits()
     cap = limits.max_chars if max_chars is None else max_chars
     if len(text) > cap:
         raise LimitError(
@@ -132,13 +136,57 @@ def _check_result(expr: sp.Expr, text: str, limits: Limits) -> None:
             "the expression is not real (for example sqrt(-1)); symgrad works with real numbers",
             source=text,
         )
-    for number in expr.atoms(sp.Rational):
-        if max(abs(number.p).bit_length(), number.q.bit_length()) > limits.max_literal_bits:
+    for number in expr.atoms(sp.Number):
+        if number.is_Float:
+            if not _float_ok(number):
+                raise LimitError(_FLOAT_RANGE, source=text)
+        elif _bits(number) > limits.max_literal_bits:
             raise LimitError(
                 f"a number in the expression has more than {limits.max_literal_bits:,} bits "
-                "(limit max_literal_bits)",
+                "(raise it with --max-literal-bits)",
                 source=text,
             )
+
+
+# A decimal number (Float) must stay within the range of a double: past it, mpmath works
+# with exponents of any size, slowly (exp(1e3000) does not finish) and printing them fails.
+FLOAT_MAX_LOG2 = 1100  # doubles reach 2^1024, and 2^-1074 below the normal range
+_FLOAT_RANGE = (
+    "a decimal number in the expression is too large or too small for a double "
+    "(about 1e-323 to 1.8e308); write it exactly, as an integer or a power such as 10^400"
+)
+
+
+def _float_ok(number: sp.Float) -> bool:
+    size = _log2_abs(number)
+    return size == -math.inf or abs(size) <= FLOAT_MAX_LOG2
+
+
+def _bits(number: sp.Rational) -> int:
+    """Bits of the larger of numerator and denominator."""
+    return max(abs(number.p).bit_length(), number.q.bit_length())
+
+
+def _log2_abs(number: sp.Expr) -> float:
+    """log2 |number| for a Number or a constant such as e or pi; -inf for zero."""
+    if number.is_Float:
+        _, man, exp, bc = number._mpf_
+        return exp + bc if man else -math.inf
+    if number.is_Rational:
+        if number.p == 0:
+            return -math.inf
+        return math.log2(abs(number.p)) - math.log2(number.q)
+    return math.log2(abs(float(number)))
+
+
+def _coefficient(expr: sp.Expr) -> sp.Expr | None:
+    """The numeric factor sympy multiplies into powers and products: 3 in 3*x, 3 itself."""
+    if expr.is_Number:
+        return expr
+    if expr.is_Mul:
+        coeff = expr.as_coeff_Mul()[0]
+        return coeff if coeff is not sp.S.One else None
+    return None
 
 
 class _Parser:
@@ -198,6 +246,7 @@ class _Parser:
         return terms[0] if len(terms) == 1 else sp.Add(*terms)
 
     def term(self) -> sp.Expr:
+        start = self.peek()
         factors = [self.unary()]
         denominators: list[sp.Expr] = []
         while True:
@@ -226,7 +275,30 @@ class _Parser:
             return _keep_coeff(factors[0], factors[1])
         if len(factors) == 1 and not denominators:
             return factors[0]
+        self.check_product(factors, denominators, start)
         return sp.Mul(*factors, *[sp.Pow(d, -1) for d in denominators])
+
+    def check_product(
+        self, factors: list[sp.Expr], denominators: list[sp.Expr], tok: Token
+    ) -> None:
+        """Refuse a product whose numeric factors multiply into a number past the limits."""
+        coeffs = [c for c in map(_coefficient, factors + denominators) if c is not None]
+        if len(coeffs) < 2:
+            return
+        if any(c.is_Float for c in coeffs):
+            if sum(abs(_log2_abs(c)) for c in coeffs if c != 0) > FLOAT_MAX_LOG2:
+                raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+        elif sum(_bits(c) for c in coeffs) > self.limits.max_literal_bits:
+            raise self.literal_error(tok)
+
+    def literal_error(self, tok: Token) -> LimitError:
+        limit = self.limits.max_literal_bits
+        return LimitError(
+            f"this computes a number of more than {limit:,} bits; keep huge constants "
+            "symbolic (raise it with --max-literal-bits)",
+            column=tok.column,
+            source=self.text,
+        )
 
     def implicit_product_follows(self) -> bool:
         """True where the next token starts an implicit factor; an error where that is unclear."""
@@ -305,17 +377,34 @@ class _Parser:
     def pow(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> sp.Expr:
         if base.is_zero and exponent.is_negative:
             raise self.error("division by zero (0 to a negative power)", tok)
-        if base.is_Rational and exponent.is_Rational and abs(base) != 1 and not base.is_zero:
-            bits = max(abs(base.p).bit_length(), base.q.bit_length())
-            limit = self.limits.max_literal_bits
-            if exponent.q.bit_length() > 64 or bits * abs(exponent.p) / exponent.q > limit:
-                raise LimitError(
-                    f"this power is a number of more than {limit:,} bits "
-                    "(limit max_literal_bits); keep huge constants symbolic",
-                    column=tok.column,
-                    source=self.text,
-                )
+        if exponent.is_Number:
+            self.check_power(base, exponent, tok)
         return sp.Pow(base, exponent)
+
+    def check_power(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> None:
+        """Refuse a constant power whose value (or numeric factor) is past the limits.
+
+        sympy computes 9^9^9 and the 3^1000 of (3x)^1000 as soon as the node is built, in one
+        call that no time budget can interrupt.
+        """
+        coeff = base if base in (sp.E, sp.pi) else _coefficient(base)
+        if coeff is None or coeff.is_zero or coeff in (1, -1):
+            return
+        if exponent.is_Float or coeff.is_Float or not coeff.is_Rational:
+            if not (exponent.is_Float or coeff.is_Float):
+                return  # e^1000 and pi^1000 stay symbolic
+            try:
+                size = _log2_abs(coeff) * abs(float(exponent))
+            except OverflowError:
+                size = math.inf
+            if abs(size) > FLOAT_MAX_LOG2:
+                raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+            return
+        # exact: bits * p / q > limit, in integers (p may be too large for a float)
+        if exponent.q.bit_length() > 64 or (
+            _bits(coeff) * abs(exponent.p) > self.limits.max_literal_bits * exponent.q
+        ):
+            raise self.literal_error(tok)
 
     def atom(self) -> sp.Expr:
         tok = self.advance()
@@ -352,18 +441,29 @@ class _Parser:
         raise self.error(f"expected ')' or an operator, found {tok.text!r}", tok)
 
     def number(self, tok: Token) -> sp.Expr:
-        text = normalize_name(tok.text)  # NFKC: full-width digits become ASCII
-        digits = len(text.split("e")[0].split("E")[0].replace(".", ""))
+        text = normalize_name(tok.text).lower()  # NFKC: full-width digits become ASCII
+        mantissa, _, exponent = text.partition("e")
+        digits = len(mantissa.replace(".", ""))
         if digits * 3.33 > self.limits.max_literal_bits:
             raise LimitError(
                 f"number literal of {digits:,} digits is over the limit of "
-                f"{self.limits.max_literal_bits:,} bits (limit max_literal_bits)",
+                f"{self.limits.max_literal_bits:,} bits (raise it with --max-literal-bits)",
                 column=tok.column,
                 source=self.text,
             )
-        if any(c in text for c in ".eE"):
-            return sp.Float(text)
-        return sp.Integer(int(text))
+        if "." not in text and not exponent:
+            return sp.Integer(int(text))
+        # the decimal exponent of the value: 123.4e5 is 1.234e7
+        whole, _, fraction = mantissa.partition(".")
+        whole = whole.lstrip("0")
+        lead = len(whole) - 1 if whole else -len(fraction)
+        if len(exponent.lstrip("+-")) > 6:
+            magnitude = math.inf if not exponent.startswith("-") else -math.inf
+        else:
+            magnitude = int(exponent or "0") + lead
+        if mantissa.strip("0.") and not -324 <= magnitude <= 308:
+            raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+        return sp.Float(text)
 
     def name(self, tok: Token) -> sp.Expr:
         name = normalize_name(tok.text)
@@ -397,7 +497,14 @@ class _Parser:
             wanted = " or ".join(str(n) for n in spec.arity)
             plural = "s" if spec.arity[-1] > 1 else ""
             raise self.error(f"{name} takes {wanted} argument{plural}, got {len(args)}", tok)
-        return spec.build(*args)
+        for arg in args:
+            if arg.is_Float and not _float_ok(arg):
+                raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+        value = spec.build(*args)
+        if value.is_Float and not _float_ok(value):
+            # exp(1000.0): a number past the double range, computed from a decimal argument
+            raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+        return value
 
     def unknown_function_message(self, name: str) -> str:
         if name in self.constants or not self.looks_like_function(name):
