@@ -20,7 +20,13 @@ from typer.core import TyperGroup
 
 from symgrad import __version__
 from symgrad.errors import LimitError, SymgradError
-from symgrad.limits import DEFAULT_LIMITS, Limits, applied, set_memory_ceiling
+from symgrad.limits import (
+    DEFAULT_LIMITS,
+    MAX_LITERAL_BITS,
+    Limits,
+    applied,
+    set_memory_ceiling,
+)
 
 EXIT_INTERNAL = 70
 _debug = False
@@ -277,7 +283,7 @@ LIMIT_OPTIONS: dict[str, tuple[str, str, Any, str]] = {
     "max_literal_bits": (
         "--max-literal-bits",
         "N",
-        click.IntRange(min=64),
+        click.IntRange(min=64, max=MAX_LITERAL_BITS),
         "Bits of an exact number, typed or computed.",
     ),
     "max_order": ("--max-order", "N", click.IntRange(min=1), "Order of a derivative."),

@@ -52,6 +52,10 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+# Python multiplies big integers in one uninterruptible call and prints them in quadratic
+# time (a million bits: 7 s), so no option raises max_literal_bits past this.
+MAX_LITERAL_BITS = 100_000
+
 # field -> CLI option, where the option is not simply the field's name with dashes
 OPTIONS = {"max_memory_mb": "--max-memory", "timeout": "--timeout"}
 
@@ -169,6 +173,9 @@ def _start(work: Callable[[], None], limits: Limits) -> threading.Thread:
     if sys.getrecursionlimit() < wanted:
         # process-wide, but only the worker (with its deep stack) recurses this far
         sys.setrecursionlimit(wanted)
+    digits = limits.max_literal_bits * 4 // 13 + 100  # decimal digits of the largest number
+    if hasattr(sys, "get_int_max_str_digits") and 0 < sys.get_int_max_str_digits() < digits:
+        sys.set_int_max_str_digits(digits)  # so that printing an allowed number works
     previous = threading.stack_size()
     worker = threading.Thread(target=work, name="symgrad-worker", daemon=True)
     try:
