@@ -82,6 +82,12 @@ def normalize_name(name: str) -> str:
 # ---------------------------------------------------------------- ML activations
 
 
+def _latex_call(head: str, fn: sp.Function, printer, exp=None) -> str:
+    """LaTeX of ``fn``; sympy passes ``exp`` for a power such as relu(x)^2."""
+    call = rf"{head}\left({printer._print(fn.args[0])}\right)"
+    return call if exp is None else rf"{call}^{{{exp}}}"
+
+
 class sigmoid(sp.Function):
     """Logistic sigmoid ``1/(1 + exp(-x))``; derivative ``sigmoid(x)*(1 - sigmoid(x))``."""
 
@@ -119,8 +125,8 @@ class sigmoid(sp.Function):
 
     _latex_name = r"\sigma"
 
-    def _latex(self, printer):
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\sigma", self, printer, exp)
 
 
 class relu(sp.Function):
@@ -155,8 +161,8 @@ class relu(sp.Function):
         np_max = printer._module_format(printer._module + ".maximum")
         return f"{np_max}({printer._print(self.args[0])}, 0)"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\operatorname{relu}", self, printer, exp)
 
 
 class softplus(sp.Function):
@@ -191,8 +197,8 @@ class softplus(sp.Function):
         np_lae = printer._module_format(printer._module + ".logaddexp")
         return f"{np_lae}(0, {printer._print(self.args[0])})"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\operatorname{softplus}", self, printer, exp)
 
 
 # ---------------------------------------------------------------- the table

@@ -162,6 +162,9 @@ def _float_ok(number: sp.Float) -> bool:
     return size == -math.inf or abs(size) <= FLOAT_MAX_LOG2
 
 
+_UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
+
+
 def _bits(number: sp.Rational) -> int:
     """Bits of the larger of numerator and denominator."""
     return max(abs(number.p).bit_length(), number.q.bit_length())
@@ -467,6 +470,9 @@ class _Parser:
 
     def name(self, tok: Token) -> sp.Expr:
         name = normalize_name(tok.text)
+        if name.startswith("__"):
+            # Python's dunder names (__import__, __class__): never a variable a person means
+            raise self.error(f"names starting with '__' are reserved: rename {name!r}", tok)
         nxt = self.peek()
         if self.is_op(nxt, "("):
             return self.call(name, tok)
@@ -500,7 +506,13 @@ class _Parser:
         for arg in args:
             if arg.is_Float and not _float_ok(arg):
                 raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
-        value = spec.build(*args)
+            if arg in _UNDEFINED:
+                raise self.error(f"{name}(...) of an undefined value (such as log(0))", tok)
+        try:
+            value = spec.build(*args)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # sympy refuses some constant arguments outright: max(0, zoo), atan2(0, nan)
+            raise self.error(f"{name}(...) is undefined here ({exc})", tok) from None
         if value.is_Float and not _float_ok(value):
             # exp(1000.0): a number past the double range, computed from a decimal argument
             raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
