@@ -151,18 +151,21 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             outcome["error"] = exc
 
+    saved = sys.getrecursionlimit()
     worker = _start(work, limits)
     timeout = limits.timeout if limits.timeout > 0 else None
     try:
         worker.join(timeout)
-    except BaseException:
+        if worker.is_alive():
+            _stop(worker)
+            raise _expired(limits)
+    except KeyboardInterrupt:
         # Ctrl-C in the waiting thread: stop the worker too, then let it propagate
         _interrupt(worker, KeyboardInterrupt)
         raise
-    if worker.is_alive():
-        _interrupt(worker, Expired)
-        worker.join(GRACE_SECONDS)
-        raise _expired(limits)
+    finally:
+        if not worker.is_alive():
+            sys.setrecursionlimit(saved)  # a library leaves its host's settings as it found them
     if "error" in outcome:
         raise _translate(outcome["error"], limits)
     return outcome["value"]  # type: ignore[return-value]
@@ -171,7 +174,8 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
 def _start(work: Callable[[], None], limits: Limits) -> threading.Thread:
     wanted = recursion_limit(limits)
     if sys.getrecursionlimit() < wanted:
-        # process-wide, but only the worker (with its deep stack) recurses this far
+        # process-wide, but only the worker (with its deep stack) recurses this far;
+        # bounded() puts it back when the worker is done
         sys.setrecursionlimit(wanted)
     digits = limits.max_literal_bits * 4 // 13 + 100  # decimal digits of the largest number
     if hasattr(sys, "get_int_max_str_digits") and 0 < sys.get_int_max_str_digits() < digits:
@@ -186,6 +190,35 @@ def _start(work: Callable[[], None], limits: Limits) -> threading.Thread:
     finally:
         threading.stack_size(previous)
     return worker
+
+
+def _stop(worker: threading.Thread) -> None:
+    """Raise Expired in ``worker`` until it ends, for at most GRACE_SECONDS.
+
+    Expired can land where Python ignores exceptions (a weakref callback, ``__del__``), so it
+    is raised again until one lands; a worker inside one long C call stays alive and the
+    caller moves on without it.
+    """
+    _quiet_unraisable()
+    waited = 0.0
+    while worker.is_alive() and waited < GRACE_SECONDS:
+        _interrupt(worker, Expired)
+        worker.join(0.02)
+        waited += 0.02
+
+
+def _quiet_unraisable() -> None:
+    """Drop the "Exception ignored in ..." report of an Expired that landed in a callback."""
+    previous = sys.unraisablehook
+    if getattr(previous, "symgrad", False):
+        return
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, Expired):
+            previous(unraisable)
+
+    hook.symgrad = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _interrupt(worker: threading.Thread, exc_type: type[BaseException]) -> None:
