@@ -233,7 +233,8 @@ def _interrupt(worker: threading.Thread, exc_type: type[BaseException]) -> None:
 
 def _expired(limits: Limits) -> LimitError:
     return LimitError(
-        f"gave up after {limits.timeout:g} seconds (limit timeout; raise it with --timeout)"
+        f"gave up after {limits.timeout:g} s, the time limit for one expression "
+        "(raise it with --timeout)"
     )
 
 

@@ -184,11 +184,10 @@ def _log2_abs(number: sp.Expr) -> float:
 
 def _coefficient(expr: sp.Expr) -> sp.Expr | None:
     """The numeric factor sympy multiplies into powers and products: 3 in 3*x, 3 itself."""
-    if expr.is_Number:
-        return expr
     if expr.is_Mul:
-        coeff = expr.as_coeff_Mul()[0]
-        return coeff if coeff is not sp.S.One else None
+        expr = expr.as_coeff_Mul()[0]
+    if expr.is_Rational or expr.is_Float:  # not nan or zoo: the final check reports those
+        return expr if expr is not sp.S.One else None
     return None
 
 

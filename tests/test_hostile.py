@@ -241,6 +241,21 @@ def test_an_expired_line_is_one_error_record_and_the_stream_goes_on():
 
 FUZZ_LIMITS = Limits(timeout=2)
 
+# what fuzzing found: each raised an untyped exception from sympy before
+FOUND_BY_FUZZING = [
+    "(max(0, log(0)))",
+    "(atan2(0, log(0)))",
+    "(log((1), (1)))(log((1), (1)))",
+    "relu(x)²",
+    "softplus(x)^2*sigmoid(x)^3",
+]
+
+
+@pytest.mark.parametrize("text", FOUND_BY_FUZZING)
+def test_inputs_found_by_fuzzing_are_answered_or_refused(text):
+    result = runner.invoke(app, ["grad", "--format", "latex", "--", text])
+    assert result.exit_code in (0, 2) and "internal error" not in result.stderr
+
 
 def _parse_and_differentiate(text: str) -> None:
     try:
