@@ -147,9 +147,12 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
 
     def work() -> None:
         try:
-            outcome["value"] = context.run(call)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            outcome["error"] = exc
+            try:
+                outcome["value"] = context.run(call)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                outcome["error"] = exc
+        except Expired:  # a second Expired, landing while the first was handled
+            outcome.setdefault("error", Expired())
 
     saved = sys.getrecursionlimit()
     worker = _start(work, limits)
@@ -208,17 +211,26 @@ def _stop(worker: threading.Thread) -> None:
 
 
 def _quiet_unraisable() -> None:
-    """Drop the "Exception ignored in ..." report of an Expired that landed in a callback."""
-    previous = sys.unraisablehook
-    if getattr(previous, "symgrad", False):
-        return
+    """Drop Python's report of an Expired that landed in a callback ("Exception ignored in")
+    or ended a worker thread ("Exception in thread"): it did its job."""
+    if not getattr(sys.unraisablehook, "symgrad", False):
+        previous_unraisable = sys.unraisablehook
 
-    def hook(unraisable) -> None:
-        if not isinstance(unraisable.exc_value, Expired):
-            previous(unraisable)
+        def unraisable_hook(unraisable) -> None:
+            if not isinstance(unraisable.exc_value, Expired):
+                previous_unraisable(unraisable)
 
-    hook.symgrad = True  # type: ignore[attr-defined]
-    sys.unraisablehook = hook
+        unraisable_hook.symgrad = True  # type: ignore[attr-defined]
+        sys.unraisablehook = unraisable_hook
+    if not getattr(threading.excepthook, "symgrad", False):
+        previous_thread = threading.excepthook
+
+        def thread_hook(args) -> None:
+            if not isinstance(args.exc_value, Expired):
+                previous_thread(args)
+
+        thread_hook.symgrad = True  # type: ignore[attr-defined]
+        threading.excepthook = thread_hook
 
 
 def _interrupt(worker: threading.Thread, exc_type: type[BaseException]) -> None:
