@@ -189,7 +189,12 @@ def _start(work: Callable[[], None], limits: Limits) -> threading.Thread:
         threading.stack_size(stack_bytes(limits))
         worker.start()
     except (RuntimeError, MemoryError) as exc:
-        raise _out_of_memory(limits) from exc
+        stack_mib = stack_bytes(limits) >> 20
+        raise LimitError(
+            f"cannot reserve the {stack_mib:,} MiB stack that --max-depth {limits.max_depth} "
+            f"needs within --max-memory {limits.max_memory_mb}; raise --max-memory or lower "
+            "--max-depth"
+        ) from exc
     finally:
         threading.stack_size(previous)
     return worker
