@@ -14,15 +14,24 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any, Optional
 
+import click
 import typer
 from click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from symgrad import __version__
 from symgrad.errors import LimitError, SymgradError
+from symgrad.limits import (
+    DEFAULT_LIMITS,
+    MAX_LITERAL_BITS,
+    Limits,
+    applied,
+    set_memory_ceiling,
+)
 
 EXIT_INTERNAL = 70
 _debug = False
+_owns_process = False  # set by main(): only the symgrad program caps its own memory
 
 
 class Format(str, Enum):
@@ -34,7 +43,17 @@ class Format(str, Enum):
 
 
 class SymgradGroup(TyperGroup):
-    """Runs a command and turns every failure into one stderr line and an exit code."""
+    """Runs a command and turns every failure into one stderr line and an exit code.
+
+    Every command that reads an expression (it has an ``expr`` parameter) gets the shared
+    limit options, defined once in ``LIMIT_OPTIONS``; ``run`` applies them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            if any(param.name == "expr" for param in command.params):
+                command.params.extend(_limit_params())
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = self.shield_expressions(sys.argv[1:] if args is None else list(args))
@@ -124,7 +143,11 @@ def run_guarded(call) -> int:
         report(err)
         return err.exit_code
     except MemoryError:
-        typer.echo("symgrad: limit error: out of memory; the expression is too large", err=True)
+        typer.echo(
+            "symgrad: limit error: out of memory; the expression is too large "
+            "(raise the limit with --max-memory)",
+            err=True,
+        )
         return 3
     except Exception as exc:  # noqa: BLE001 - the one place that catches everything
         if _debug or os.environ.get("SYMGRAD_DEBUG"):
@@ -166,29 +189,43 @@ def resolve_format(fmt: Format) -> str:
 
 def emit(result: Any, fmt: Format, source: str | None = None) -> None:
     """Render ``result`` in ``fmt`` and write it to stdout."""
+    show(fmt, rendered(result, fmt, source))
+
+
+def rendered(result: Any, fmt: Format, source: str | None = None) -> Any:
+    """What ``show`` prints for ``result``: the slow half of output (sympy's printers), which
+    runs within the time budget of the expression."""
     from symgrad.render import render
 
     kind = resolve_format(fmt)
     if kind == "pretty":
-        _print_pretty(result)
-        return
+        return render(result, "pretty", width=_console().width)
     out = render(result, kind, source)
-    _write(json.dumps(out, ensure_ascii=False) if kind == "json" else "\n".join(out))
+    return json.dumps(out, ensure_ascii=False) if kind == "json" else "\n".join(out)
 
 
-def _print_pretty(result: Any) -> None:
-    from rich.console import Console
+def show(fmt: Format, out: Any) -> None:
+    """Write what ``rendered`` made to stdout."""
+    if resolve_format(fmt) != "pretty":
+        _write(out)
+        return
     from rich.text import Text
 
-    from symgrad.render import render
-
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     # NO_COLOR (no-color.org): rich drops colours but keeps dim/bold, so drop the styles too
     plain = bool(os.environ.get("NO_COLOR"))
     styles = {"header": "dim", "partial": "", "result": "bold", "note": "dim italic"}
-    for role, block in render(result, "pretty", width=max(console.width, 40)):
+    for role, block in out:
         console.print(Text(block, style="" if plain else styles.get(role, "")))
         console.print()
+
+
+def _console():
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
+    console.width = max(console.width, 40)
+    return console
 
 
 # ---------------------------------------------------------------- the app
@@ -282,7 +319,89 @@ def _reader(latex: bool) -> Callable[[str], Any]:
     return lambda text: parse_input(text, latex=latex)
 
 
+# the limit options shared by every command that reads an expression (docs/limits.md):
+# Limits field -> (option, metavar, type, help)
+LIMIT_OPTIONS: dict[str, tuple[str, str, Any, str]] = {
+    "timeout": (
+        "--timeout",
+        "SECONDS",
+        click.FloatRange(min=0),
+        "Time for one expression, output included; 0 for none.",
+    ),
+    "max_memory_mb": (
+        "--max-memory",
+        "MIB",
+        click.IntRange(min=0),
+        "Memory (address space) of the symgrad process; 0 for none.",
+    ),
+    "max_chars": ("--max-chars", "N", click.IntRange(min=1), "Length of one expression."),
+    "max_file_chars": (
+        "--max-file-chars",
+        "N",
+        click.IntRange(min=1),
+        "Length of an expression read from a file.",
+    ),
+    "max_tokens": (
+        "--max-tokens",
+        "N",
+        click.IntRange(min=1),
+        "Numbers, names and operators in one expression.",
+    ),
+    "max_depth": (
+        "--max-depth",
+        "N",
+        click.IntRange(min=1, max=100_000),
+        "Nesting of parentheses, calls and powers.",
+    ),
+    "max_literal_bits": (
+        "--max-literal-bits",
+        "N",
+        click.IntRange(min=64, max=MAX_LITERAL_BITS),
+        "Bits of an exact number, typed or computed.",
+    ),
+    "max_order": ("--max-order", "N", click.IntRange(min=1), "Order of a derivative."),
+}
+_LIMITS_KEY = "symgrad.limits"
+
+
+def _limit_params() -> list[click.Option]:
+    def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        ctx.meta.setdefault(_LIMITS_KEY, {})[param.name] = value
+
+    return [
+        click.Option(
+            [option, field],
+            metavar=metavar,
+            type=kind,
+            default=getattr(DEFAULT_LIMITS, field),
+            show_default=True,
+            help=text,
+            expose_value=False,
+            callback=store,
+        )
+        for field, (option, metavar, kind, text) in LIMIT_OPTIONS.items()
+    ]
+
+
+def command_limits() -> Limits:
+    """The limits the running command was given (the defaults outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(_LIMITS_KEY, {}) if ctx else {}
+    return Limits(**given)
+
+
 # ---------------------------------------------------------------- running a command
+
+
+def answer(compute: Callable[[str], Any], text: str, fmt: Format) -> tuple[Any, Any]:
+    """``compute(text)`` and its rendering, within the time, stack and memory budget."""
+    from symgrad.limits import bounded
+
+    def work() -> tuple[Any, Any]:
+        result = compute(text)
+        return result, rendered(result, fmt, text)
+
+    return bounded(work)
 
 
 def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
@@ -290,11 +409,20 @@ def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
 
     ``compute`` takes the text of one expression and returns a result object; a result may
     carry an ``exit_code`` (a check that found a mismatch). Returns the command's exit code.
+    Each expression runs within the command's limits (``answer``).
     """
     expr = unshield(expr)
+    limits = command_limits()
+    if _owns_process:
+        set_memory_ceiling(limits.max_memory_mb)
+    with applied(limits):
+        return _run(expr, compute, fmt)
+
+
+def _run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
     if expr != "-":
-        result = compute(expr)
-        emit(result, fmt, expr)
+        result, out = answer(compute, expr, fmt)
+        show(fmt, out)
         return getattr(result, "exit_code", 0)
     failed = False
     codes = set()
@@ -303,7 +431,7 @@ def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            result = compute(line)
+            result, out = answer(compute, line, fmt)
         except SymgradError as err:
             failed = True
             if resolve_format(fmt) == "json":
@@ -313,7 +441,7 @@ def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
             else:
                 report(err)
             continue
-        emit(result, fmt, line)
+        show(fmt, out)
         codes.add(getattr(result, "exit_code", 0))
     return 1 if failed or codes - {0} else 0
 
@@ -587,6 +715,11 @@ def main() -> None:
     Ends with ``os._exit``: tearing down an interpreter that has loaded sympy takes longer
     than most symgrad commands (about 40 ms), and a pipeline pays it once per call.
     """
+    global _owns_process
+    _owns_process = True
+    # symgrad does no large linear algebra: one BLAS thread keeps numpy's address space
+    # small under the memory ceiling (--max-memory)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = app(standalone_mode=False)
     code = code if isinstance(code, int) else 0
     try:

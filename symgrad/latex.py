@@ -25,7 +25,7 @@ import sympy as sp
 
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import GREEK, Abs, normalize_name, symbol
-from symgrad.limits import DEFAULT_LIMITS, Limits
+from symgrad.limits import DEFAULT_LIMITS, Limits, current_limits
 from symgrad.parser import Token, _check_result, _Parser
 
 _TOKEN = re.compile(
@@ -123,7 +123,7 @@ def _unwrap(text: str) -> tuple[str, int]:
     return stripped, start
 
 
-def parse_latex(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | None = None):
+def parse_latex(text: str, limits: Limits | None = None, *, max_chars: int | None = None):
     r"""Parse a LaTeX formula into a sympy expression with real symbols.
 
     >>> parse_latex(r"$y = \frac{y}{wx+b}x$")
@@ -131,6 +131,7 @@ def parse_latex(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | 
     >>> parse_latex("$y=e^wx+e^b$")
     x*exp(w) + exp(b)
     """
+    limits = limits or current_limits()
     cap = limits.max_chars if max_chars is None else max_chars
     if len(text) > cap:
         raise LimitError(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import math
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from sympy.core.mul import _keep_coeff
 
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import constants, function_table, normalize_name, symbol
-from symgrad.limits import DEFAULT_LIMITS, Limits
+from symgrad.limits import Limits, current_limits
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
 RAW_MIN_CHARS = 5_000
@@ -89,8 +90,9 @@ class Token(NamedTuple):  # a tuple: a megabyte of input is 200,000 of them
     column: int  # 1-based
 
 
-def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
+def tokenize(text: str, limits: Limits | None = None) -> list[Token]:
     """Split ``text`` into tokens; a character that belongs to no token is a ParseError."""
+    limits = limits or current_limits()
     tokens: list[Token] = []
     pos = 0
     n = len(text)
@@ -111,7 +113,8 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Token]:
             tokens.append(Token(kind, value, pos + 1))
             if len(tokens) > limits.max_tokens:
                 raise LimitError(
-                    f"expression has more than {limits.max_tokens:,} tokens (limit max_tokens)",
+                    f"expression has more than {limits.max_tokens:,} tokens "
+                    "(raise it with --max-tokens)",
                     source=text,
                 )
         pos = m.end()
@@ -133,15 +136,16 @@ def _check_name_characters(name: str, start: int, text: str) -> None:
             )
 
 
-def parse(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | None = None) -> sp.Expr:
+def parse(text: str, limits: Limits | None = None, *, max_chars: int | None = None) -> sp.Expr:
     """Parse what a person types into a sympy expression with real symbols.
 
     >>> parse("y*log(w*x+b)")
     y*log(b + w*x)
 
     Raises ParseError (with the 1-based column) for text that is not an expression and
-    LimitError for input past a bound in ``limits``.
+    LimitError for input past a bound in ``limits`` (default: ``current_limits()``).
     """
+    limits = limits or current_limits()
     cap = limits.max_chars if max_chars is None else max_chars
     if len(text) > cap:
         raise LimitError(
@@ -185,12 +189,14 @@ def _check_result(expr: sp.Expr, text: str, limits: Limits) -> None:
                 "numbers",
                 source=text,
             )
+        if atom.is_Float and not _float_ok(atom):
+            raise LimitError(_FLOAT_RANGE, source=text)
         if atom.is_Rational and (
             max(abs(atom.p).bit_length(), atom.q.bit_length()) > limits.max_literal_bits
         ):
             raise LimitError(
                 f"a number in the expression has more than {limits.max_literal_bits:,} bits "
-                "(limit max_literal_bits)",
+                "(raise it with --max-literal-bits)",
                 source=text,
             )
 
@@ -210,6 +216,49 @@ def _atoms(expr: sp.Expr):
             elif a not in seen:
                 seen.add(a)
                 stack.append(a)
+
+
+# A decimal number (Float) must stay within the range of a double: past it, mpmath works
+# with exponents of any size, slowly (exp(1e3000) does not finish) and printing them fails.
+FLOAT_MAX_LOG2 = 1100  # doubles reach 2^1024, and 2^-1074 below the normal range
+_FLOAT_RANGE = (
+    "a decimal number in the expression is too large or too small for a double "
+    "(about 1e-323 to 1.8e308); write it exactly, as an integer or a power such as 10^400"
+)
+
+
+def _float_ok(number: sp.Float) -> bool:
+    size = _log2_abs(number)
+    return size == -math.inf or abs(size) <= FLOAT_MAX_LOG2
+
+
+_UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
+
+
+def _bits(number: sp.Rational) -> int:
+    """Bits of the larger of numerator and denominator."""
+    return max(abs(number.p).bit_length(), number.q.bit_length())
+
+
+def _log2_abs(number: sp.Expr) -> float:
+    """log2 |number| for a Number or a constant such as e or pi; -inf for zero."""
+    if number.is_Float:
+        _, man, exp, bc = number._mpf_
+        return exp + bc if man else -math.inf
+    if number.is_Rational:
+        if number.p == 0:
+            return -math.inf
+        return math.log2(abs(number.p)) - math.log2(number.q)
+    return math.log2(abs(float(number)))
+
+
+def _coefficient(expr: sp.Expr) -> sp.Expr | None:
+    """The numeric factor sympy multiplies into powers and products: 3 in 3*x, 3 itself."""
+    if expr.is_Mul:
+        expr = expr.as_coeff_Mul()[0]
+    if expr.is_Rational or expr.is_Float:  # not nan or zoo: the final check reports those
+        return expr if expr is not sp.S.One else None
+    return None
 
 
 class _Parser:
@@ -275,6 +324,7 @@ class _Parser:
         return raw_add(terms) if self.raw else sp.Add(*terms)
 
     def term(self) -> sp.Expr:
+        start = self.peek()
         factors = [self.unary()]
         denominators: list[sp.Expr] = []
         while True:
@@ -303,9 +353,32 @@ class _Parser:
             return _keep_coeff(factors[0], factors[1])
         if len(factors) == 1 and not denominators:
             return factors[0]
+        self.check_product(factors, denominators, start)
         if self.raw:
             return raw_mul([*factors, *[raw_pow(d, sp.S.NegativeOne) for d in denominators]])
         return sp.Mul(*factors, *[sp.Pow(d, -1) for d in denominators])
+
+    def check_product(
+        self, factors: list[sp.Expr], denominators: list[sp.Expr], tok: Token
+    ) -> None:
+        """Refuse a product whose numeric factors multiply into a number past the limits."""
+        coeffs = [c for c in map(_coefficient, factors + denominators) if c is not None]
+        if len(coeffs) < 2:
+            return
+        if any(c.is_Float for c in coeffs):
+            if sum(abs(_log2_abs(c)) for c in coeffs if c != 0) > FLOAT_MAX_LOG2:
+                raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+        elif sum(_bits(c) for c in coeffs) > self.limits.max_literal_bits:
+            raise self.literal_error(tok)
+
+    def literal_error(self, tok: Token) -> LimitError:
+        limit = self.limits.max_literal_bits
+        return LimitError(
+            f"this computes a number of more than {limit:,} bits; keep huge constants "
+            "symbolic (raise it with --max-literal-bits)",
+            column=tok.column,
+            source=self.text,
+        )
 
     def implicit_product_follows(self) -> bool:
         """True where the next token starts an implicit factor; an error where that is unclear."""
@@ -384,20 +457,37 @@ class _Parser:
     def pow(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> sp.Expr:
         if exponent.is_negative and base.is_zero:
             raise self.error("division by zero (0 to a negative power)", tok)
-        if base.is_Rational and exponent.is_Rational and abs(base) != 1 and not base.is_zero:
-            bits = max(abs(base.p).bit_length(), base.q.bit_length())
-            limit = self.limits.max_literal_bits
-            if exponent.q.bit_length() > 64 or bits * abs(exponent.p) / exponent.q > limit:
-                raise LimitError(
-                    f"this power is a number of more than {limit:,} bits "
-                    "(limit max_literal_bits); keep huge constants symbolic",
-                    column=tok.column,
-                    source=self.text,
-                )
+        if exponent.is_Number:
+            self.check_power(base, exponent, tok)
         return raw_pow(base, exponent) if self.raw else sp.Pow(base, exponent)
 
     def neg(self, expr: sp.Expr) -> sp.Expr:
         return raw_mul([sp.S.NegativeOne, expr]) if self.raw else -expr
+
+    def check_power(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> None:
+        """Refuse a constant power whose value (or numeric factor) is past the limits.
+
+        sympy computes 9^9^9 and the 3^1000 of (3x)^1000 as soon as the node is built, in one
+        call that no time budget can interrupt.
+        """
+        coeff = base if base in (sp.E, sp.pi) else _coefficient(base)
+        if coeff is None or coeff.is_zero or coeff in (1, -1):
+            return
+        if exponent.is_Float or coeff.is_Float or not coeff.is_Rational:
+            if not (exponent.is_Float or coeff.is_Float):
+                return  # e^1000 and pi^1000 stay symbolic
+            try:
+                size = _log2_abs(coeff) * abs(float(exponent))
+            except OverflowError:
+                size = math.inf
+            if abs(size) > FLOAT_MAX_LOG2:
+                raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+            return
+        # exact: bits * p / q > limit, in integers (p may be too large for a float)
+        if exponent.q.bit_length() > 64 or (
+            _bits(coeff) * abs(exponent.p) > self.limits.max_literal_bits * exponent.q
+        ):
+            raise self.literal_error(tok)
 
     def atom(self) -> sp.Expr:
         tok = self.advance()
@@ -436,25 +526,39 @@ class _Parser:
         raise self.error(f"expected ')' or an operator, found {tok.text!r}", tok)
 
     def number(self, tok: Token) -> sp.Expr:
-        text = normalize_name(tok.text)  # NFKC: full-width digits become ASCII
-        digits = len(text.split("e")[0].split("E")[0].replace(".", ""))
+        text = normalize_name(tok.text).lower()  # NFKC: full-width digits become ASCII
+        mantissa, _, exponent = text.partition("e")
+        digits = len(mantissa.replace(".", ""))
         if digits * 3.33 > self.limits.max_literal_bits:
             raise LimitError(
                 f"number literal of {digits:,} digits is over the limit of "
-                f"{self.limits.max_literal_bits:,} bits (limit max_literal_bits)",
+                f"{self.limits.max_literal_bits:,} bits (raise it with --max-literal-bits)",
                 column=tok.column,
                 source=self.text,
             )
-        if any(c in text for c in ".eE"):
-            # double precision whatever the spelling: Float("1e4000") alone would carry
-            # 4,000 digits; a data set repeats its numbers
-            if text not in self.floats:
-                self.floats[text] = sp.Float(text, 15)
-            return self.floats[text]
-        return sp.Integer(int(text))
+        if "." not in text and not exponent:
+            return sp.Integer(int(text))
+        # the decimal exponent of the value: 123.4e5 is 1.234e7
+        whole, _, fraction = mantissa.partition(".")
+        whole = whole.lstrip("0")
+        lead = len(whole) - 1 if whole else -len(fraction)
+        if len(exponent.lstrip("+-")) > 6:
+            magnitude = math.inf if not exponent.startswith("-") else -math.inf
+        else:
+            magnitude = int(exponent or "0") + lead
+        if mantissa.strip("0.") and not -324 <= magnitude <= 308:
+            raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+        # double precision whatever the spelling: Float("1e-300") alone would carry 300
+        # digits; a data set repeats its numbers
+        if text not in self.floats:
+            self.floats[text] = sp.Float(text, 15)
+        return self.floats[text]
 
     def name(self, tok: Token) -> sp.Expr:
         name = normalize_name(tok.text)
+        if name.startswith("__"):
+            # Python's dunder names (__import__, __class__): never a variable a person means
+            raise self.error(f"names starting with '__' are reserved: rename {name!r}", tok)
         nxt = self.peek()
         if self.is_op(nxt, "("):
             return self.call(name, tok)
@@ -487,12 +591,24 @@ class _Parser:
             wanted = " or ".join(str(n) for n in spec.arity)
             plural = "s" if spec.arity[-1] > 1 else ""
             raise self.error(f"{name} takes {wanted} argument{plural}, got {len(args)}", tok)
-        if self.raw and isinstance(spec.build, FunctionClass):
-            value = spec.build(*args, evaluate=False)
-        else:
-            value = spec.build(*args)
+        for arg in args:
+            if arg.is_Float and not _float_ok(arg):
+                raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
+            if arg in _UNDEFINED:
+                raise self.error(f"{name}(...) of an undefined value (such as log(0))", tok)
+        try:
+            if self.raw and isinstance(spec.build, FunctionClass):
+                value = spec.build(*args, evaluate=False)
+            else:
+                value = spec.build(*args)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # sympy refuses some constant arguments outright: max(0, zoo), atan2(0, nan)
+            raise self.error(f"{name}(...) is undefined here ({exc})", tok) from None
         if isinstance(value, sp.MatrixBase):
             return self.vector_value(value, name, tok)
+        if value.is_Float and not _float_ok(value):
+            # exp(1000.0): a number past the double range, computed from a decimal argument
+            raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
         return value
 
     # ------------------------------------------------------------ vectors
@@ -581,7 +697,7 @@ def looks_like_latex(text: str) -> bool:
 
 
 def parse_input(
-    text: str, limits: Limits = DEFAULT_LIMITS, *, latex: bool = False, max_chars: int | None = None
+    text: str, limits: Limits | None = None, *, latex: bool = False, max_chars: int | None = None
 ) -> sp.Expr:
     """Parse plain syntax, or LaTeX when ``latex`` is set or the text looks like LaTeX.
 
@@ -591,7 +707,7 @@ def parse_input(
     if latex or looks_like_latex(text):
         from symgrad.latex import parse_latex  # only for LaTeX: keeps the plain path lean
 
-        return parse_latex(text, limits, max_chars=max_chars)
+        return parse_latex(text, limits or current_limits(), max_chars=max_chars)
     return parse(text, limits, max_chars=max_chars)
 
 

@@ -879,7 +879,15 @@ def render(result: Any, fmt: str, source: str | None = None, width: int = 80) ->
 def error_line(error: SymgradError, source: str | None = None) -> str:
     """One line for stderr: ``symgrad: parse error at column 3: unexpected ';'``."""
     where = f" at column {error.column}" if error.column else ""
-    return f"symgrad: {error.kind} error{where}: {error.message}"
+    return f"symgrad: {error.kind} error{where}: {one_line(error.message)}"
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped, so that a message is one line whatever the
+    input it quotes (a newline, an ANSI escape)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def error_caret(error: SymgradError) -> str | None:

@@ -19,7 +19,7 @@ def numeric(expr: sp.Expr, point: dict) -> float:
     return value.real
 
 
-def central_difference(expr: sp.Expr, var: sp.Symbol, point: dict, h: float = 1e-6) -> float:
+def central_difference(expr: sp.Expr, var: sp.Symbol, point: dict, h: float = 1e-10) -> float:
     """(f(x+h) - f(x-h)) / 2h with high-precision evaluation: error O(h^2)."""
     up = dict(point)
     down = dict(point)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from symgrad import gradient, parse
 from symgrad.differentiate import natural_key, tidy, variables
-from symgrad.errors import InputError, SymgradError, VariableError
+from symgrad.errors import InputError, LimitError, SymgradError, VariableError
 from symgrad.functions import symbol
 from symgrad.render import expr_text
 from tests.reference import central_difference, close, numeric
@@ -229,8 +229,10 @@ def test_a_derivative_that_is_not_real_is_an_error(expr, words):
         gradient(expr)
 
 
-def test_floats_beyond_double_range_print_and_reparse():
-    for text in ["1e4000*x", "1.5e-400*x^2"]:
+def test_floats_print_shortest_and_reparse_and_past_double_range_are_refused():
+    for text in ["0.1*x", "1.5e-300*x^2", "6.02214076e23*x"]:
         expr = parse(text)
         assert parse(expr_text(expr)) == expr
         assert len(expr_text(expr)) < 30
+    with pytest.raises(LimitError, match="double"):
+        parse("1e4000*x")

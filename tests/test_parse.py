@@ -125,6 +125,7 @@ REJECTED = [
     ("√x", 1, "write sqrt(x)"),
     ("sin^2(x)", 1, "write sin(x)^2"),
     ("xsin(x)", 1, "write x*sin(...)"),
+    ("x*__class__", 3, "a name starts with a letter"),
     ("x, y", 2, "arguments of a function call"),
     ("()", 2, "empty parentheses"),
     ("", 1, "empty expression"),
