@@ -33,7 +33,17 @@ class Format(str, Enum):
 
 
 class SymgradGroup(TyperGroup):
-    """Runs a command and turns every failure into one stderr line and an exit code."""
+    """Runs a command and turns every failure into one stderr line and an exit code.
+
+    Every command with an EXPR argument also gets ``--file`` and ``--jobs`` (symgrad.stream).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from symgrad.stream import add_stream_options
+
+        for command in self.commands.values():
+            add_stream_options(command)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         code = run_guarded(
@@ -126,16 +136,21 @@ def emit(result: Any, fmt: Format, source: str | None = None) -> None:
         _print_pretty(result)
         return
     out = render(result, kind, source)
-    _write(json.dumps(out, ensure_ascii=False) if kind == "json" else "\n".join(out))
+    if kind == "json":
+        from symgrad.stream import json_line
+
+        _write(json_line(out))
+    else:
+        _write("\n".join(out))
 
 
-def _print_pretty(result: Any) -> None:
+def _print_pretty(result: Any, console: Any = None) -> None:
     from rich.console import Console
     from rich.text import Text
 
     from symgrad.render import render
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = console or Console(highlight=False, soft_wrap=True)
     styles = {"header": "dim", "partial": "", "result": "bold", "note": "dim italic"}
     for role, block in render(result, "pretty", width=max(console.width, 40)):
         console.print(Text(block, style=styles.get(role, "")))
@@ -212,36 +227,26 @@ FormatOpt = Annotated[
 # ---------------------------------------------------------------- running a command
 
 
-def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
-    """Answer EXPR (or each line of stdin when EXPR is '-') with ``compute`` and print it.
+def run(expr: str | None, compute: Callable[[str], Any], fmt: Format) -> int:
+    """Answer EXPR (each line of stdin when EXPR is '-', or --file) with ``compute``; print it.
 
     ``compute`` takes the text of one expression and returns a result object; a result may
-    carry an ``exit_code`` (a check that found a mismatch). Returns the command's exit code.
+    carry an ``exit_code`` (a check that found a mismatch). Returns the command's exit code:
+    for a stream, 1 when any line failed or gave a non-zero code, else 0.
     """
-    if expr != "-":
-        result = compute(expr)
-        emit(result, fmt, expr)
-        return getattr(result, "exit_code", 0)
-    failed = False
-    codes = set()
-    for raw in sys.stdin:
-        line = raw.rstrip("\r\n")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            result = compute(line)
-        except SymgradError as err:
-            failed = True
-            if resolve_format(fmt) == "json":
-                from symgrad.render import error_dict
+    from symgrad import stream
 
-                _write(json.dumps(error_dict(err, line), ensure_ascii=False))
-            else:
-                report(err)
-            continue
-        emit(result, fmt, line)
-        codes.add(getattr(result, "exit_code", 0))
-    return 1 if failed or codes - {0} else 0
+    options = stream.current_options()
+    if expr == "-" and options.file is None:
+        debug = _debug or bool(os.environ.get("SYMGRAD_DEBUG"))
+        return stream.answer_stream(compute, resolve_format(fmt), options.jobs, debug=debug)
+    text = stream.expression_text(expr, options)
+    if options.file is None:
+        result = compute(text)
+    else:
+        result = stream.compute_file(compute, text, options.file)
+    emit(result, fmt, text)
+    return getattr(result, "exit_code", 0)
 
 
 def _write(line: str) -> None:

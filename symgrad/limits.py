@@ -6,6 +6,7 @@ integer), so the parser asks these bounds before it builds a node.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -26,3 +27,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+FROM_FILE: ContextVar[bool] = ContextVar("symgrad_from_file", default=False)
+"""True while the CLI answers an expression read with ``--file``: its length bound is then
+``max_file_chars`` instead of ``max_chars``."""

@@ -24,7 +24,7 @@ from sympy.core.mul import _keep_coeff
 
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import constants, function_table, normalize_name, symbol
-from symgrad.limits import DEFAULT_LIMITS, Limits
+from symgrad.limits import DEFAULT_LIMITS, FROM_FILE, Limits
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _TOKEN = re.compile(
@@ -106,7 +106,9 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS, *, max_chars: int | None =
     Raises ParseError (with the 1-based column) for text that is not an expression and
     LimitError for input past a bound in ``limits``.
     """
-    cap = limits.max_chars if max_chars is None else max_chars
+    if max_chars is None:
+        max_chars = limits.max_file_chars if FROM_FILE.get() else limits.max_chars
+    cap = max_chars
     if len(text) > cap:
         raise LimitError(
             f"expression is {len(text):,} characters, over the limit of {cap:,} "
