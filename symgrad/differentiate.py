@@ -100,10 +100,11 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     Pulls common factors out of sums (``2*b + 2*w*x - 2*y`` is ``2*(b + w*x - y)``) and moves
     a minus sign into a sum whose terms are mostly negative.
     """
-    if _too_big(expr):
-        return expr
-    candidates = [expr, factor_terms(expr)]
-    best = min(candidates, key=_weight)
+    if _too_big(expr) or not expr.has(sp.Add):
+        return expr  # both rewrites work on sums only
+    factored = factor_terms(expr)
+    # most partials have nothing to pull out: then there is nothing to weigh either
+    best = expr if factored == expr else _lighter(expr, factored)
     return _flip_signs(best)
 
 
@@ -114,8 +115,12 @@ def _too_big(expr: sp.Expr) -> bool:
     return False
 
 
-def _weight(expr: sp.Expr) -> tuple[int, int]:
-    return (sp.count_ops(expr), len(str(expr)))
+def _lighter(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """Fewer operations wins; on a tie the shorter text (printed only then: it costs)."""
+    ops_a, ops_b = sp.count_ops(a), sp.count_ops(b)
+    if ops_a != ops_b:
+        return a if ops_a < ops_b else b
+    return a if len(str(a)) <= len(str(b)) else b
 
 
 def _mostly_negative(add: sp.Expr) -> bool:
