@@ -216,6 +216,8 @@ def read_lines(stream: BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Iterator[Li
         body = raw[:-1] if raw.endswith(b"\n") else raw
         if body.endswith(b"\r"):
             body = body[:-1]
+        if number == 1 and body.startswith(b"\xef\xbb\xbf"):
+            body = body[3:]  # the byte order mark some Windows tools write
         stripped = body.strip()
         if not stripped or stripped.startswith(b"#"):
             continue

@@ -46,6 +46,7 @@ SMALL = Limits(max_chars=10)
     [
         (b"x\ny\n", [(1, "x", None), (2, "y", None)]),
         (b"x\r\ny\r\n", [(1, "x", None), (2, "y", None)]),
+        (b"\xef\xbb\xbfx\r\ny\r\n", [(1, "x", None), (2, "y", None)]),
         (b"x", [(1, "x", None)]),
         (b"\n   \n# a comment\n  # indented\nx\n", [(5, "x", None)]),
         (b"x\n\n\ny", [(1, "x", None), (4, "y", None)]),
