@@ -305,7 +305,7 @@ class _Parser:
         return result
 
     def pow(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> sp.Expr:
-        if base.is_zero and exponent.is_negative:
+        if exponent.is_negative and base.is_zero:  # exponent first: is_zero of a sum is costly
             raise self.error("division by zero (0 to a negative power)", tok)
         if base.is_Rational and exponent.is_Rational and abs(base) != 1 and not base.is_zero:
             bits = max(abs(base.p).bit_length(), base.q.bit_length())
