@@ -227,7 +227,7 @@ FormatOpt = Annotated[
 # ---------------------------------------------------------------- running a command
 
 
-def run(expr: str | None, compute: Callable[[str], Any], fmt: Format) -> int:
+def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
     """Answer EXPR (each line of stdin when EXPR is '-', or --file) with ``compute``; print it.
 
     ``compute`` takes the text of one expression and returns a result object; a result may
@@ -240,12 +240,8 @@ def run(expr: str | None, compute: Callable[[str], Any], fmt: Format) -> int:
     if expr == "-" and options.file is None:
         debug = _debug or bool(os.environ.get("SYMGRAD_DEBUG"))
         return stream.answer_stream(compute, resolve_format(fmt), options.jobs, debug=debug)
-    text = stream.expression_text(expr, options)
-    if options.file is None:
-        result = compute(text)
-    else:
-        result = stream.compute_file(compute, text, options.file)
-    emit(result, fmt, text)
+    result = compute(expr)  # with --file, expr is the file's text
+    emit(result, fmt, expr)
     return getattr(result, "exit_code", 0)
 
 

@@ -47,8 +47,9 @@ class StreamOptions:
 def add_stream_options(command: click.Command) -> None:
     """Give a command with an EXPR argument ``--file`` and ``--jobs``; EXPR becomes optional.
 
-    The options are not passed to the command's function: ``cli.run`` finds them in the click
-    context, so a command gets them by calling ``run`` and never declares them.
+    The options are not passed to the command's function: with ``--file`` it receives the
+    file's text as EXPR, and ``cli.run`` finds ``--jobs`` in the click context. So a command
+    never declares them, and one that does not call ``run`` still reads ``--file`` right.
     """
     from typer.core import TyperOption
 
@@ -56,6 +57,7 @@ def add_stream_options(command: click.Command) -> None:
     if expr is None or any(p.name == "file" for p in command.params):
         return
     expr.required = False  # --file PATH stands in for it
+    command.callback = _expr_from_file(command.callback)
     command.params += [
         TyperOption(
             param_decls=["--file"],
@@ -75,6 +77,18 @@ def add_stream_options(command: click.Command) -> None:
             callback=_remember("jobs"),
         ),
     ]
+
+
+def _expr_from_file(callback: Callable[..., Any]) -> Callable[..., Any]:
+    def with_file(**kwargs: Any) -> Any:
+        options = current_options()
+        kwargs["expr"] = expression_text(kwargs.get("expr"), options)
+        if options.file is None:
+            return callback(**kwargs)
+        return compute_file(lambda text: callback(**kwargs), kwargs["expr"], options.file)
+
+    with_file.__wrapped__ = callback
+    return with_file
 
 
 def _remember(name: str):

@@ -19,7 +19,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from symgrad.cli import app
+from symgrad.cli import ExprArg, SymgradGroup, app
 from symgrad.limits import Limits
 from symgrad.render import as_dict, as_text
 from symgrad.stream import answer_stream, json_line, printable, read_lines
@@ -488,3 +488,24 @@ def test_format_auto_in_a_pipe_is_text():
         _symgrad("grad", "-"), input=b"x^2\n", capture_output=True, timeout=60, env=os.environ
     )
     assert proc.stdout == b"f = x**2\ndf/dx = 2*x\n\n"
+
+
+def test_file_reaches_a_command_that_does_not_call_run(tmp_path):
+    other = typer.Typer(cls=SymgradGroup)
+
+    @other.command()
+    def shout(expr: ExprArg) -> None:
+        typer.echo(expr.upper())
+
+    @other.command()
+    def spare() -> None:  # no EXPR: no --file either
+        pass
+
+    path = tmp_path / "e.txt"
+    path.write_text("sin(x)\n")
+    result = runner.invoke(other, ["shout", "--file", str(path)])
+    assert (result.exit_code, result.stdout) == (0, "SIN(X)\n\n")
+    result = runner.invoke(other, ["shout"])
+    assert result.exit_code == 2 and "Missing argument 'EXPR'" in result.stderr
+    result = runner.invoke(other, ["spare", "--file", str(path)])
+    assert result.exit_code == 2 and "No such option '--file'" in result.stderr
