@@ -324,22 +324,47 @@ def schema():
     return json.loads(files("symgrad").joinpath("schema.json").read_text(encoding="utf-8"))
 
 
-def test_records_match_the_json_schema():
+# one row per command and shape of record; a command this checkout does not have is skipped
+SCHEMA_CASES = [
+    ("grad", ["y*log(w*x+b)\nsigmoid(θ)\nx +\n10^10^10\n"], [], "grad"),
+    ("grad", ["x^2*y\nlog(x)\n"], ["--at", "x=-1,y=2"], "grad"),
+    ("hessian", ["x^2*y\nx +\n"], [], "hessian"),
+    ("jacobian", ["softmax(a, b)\n"], [], "jacobian"),
+    ("diff", ["x^3*y\n"], ["--wrt", "x,y"], "derivative"),
+    ("check", ["x^2\nrelu(x)\n"], ["--claim", "2*x"], "check"),
+    ("check", ["relu(x)\n"], ["--at", "x=0"], "check"),
+]
+
+
+def _has(command: str, options: list[str]) -> bool:
+    found = typer.main.get_command(app).commands.get(command)
+    opts = {o for p in found.params for o in getattr(p, "opts", [])} if found else set()
+    return found is not None and {o for o in options if o.startswith("--")} <= opts
+
+
+@pytest.mark.parametrize("command, lines, options, kind", SCHEMA_CASES)
+def test_records_match_the_json_schema(command, lines, options, kind):
     jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator(schema())
-    data = "y*log(w*x+b)\nsigmoid(θ)\nx +\n10^10^10\n"
-    code, out, _ = invoke("grad", "-", "-f", "json", input=data.encode() + b"\xff\n")
+    if not _has(command, options):
+        pytest.skip(f"no '{command} {' '.join(options)}' here")
+    data = "".join(lines).encode() + b"\xff\n"  # and a line that is not UTF-8
+    _, out, _ = invoke(command, "-", "-f", "json", *options, input=data)
     got = records(out)
-    assert len(got) == 5
+    assert len(got) == data.count(b"\n")
+    every = jsonschema.Draft202012Validator(schema())
+    this = jsonschema.Draft202012Validator({**schema(), "$ref": f"#/$defs/{kind}"})
+    error = jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/error"})
     for record in got:
-        validator.validate(record)
-    for name, ref in [("grad", got[0]), ("error", got[2])]:
-        sub = jsonschema.Draft202012Validator({**schema(), "$ref": f"#/$defs/{name}"})
-        sub.validate(ref)
+        every.validate(record)
+        (error if "error" in record else this).validate(record)
+
+
+def test_functions_records_match_the_json_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/function"})
     _, out, _ = invoke("functions", "--format", "json")
-    functions = jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/function"})
     for record in records(out):
-        functions.validate(record)
+        validator.validate(record)
 
 
 def test_schema_rejects_what_the_contract_forbids():
