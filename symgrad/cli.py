@@ -241,7 +241,10 @@ def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
         debug = _debug or bool(os.environ.get("SYMGRAD_DEBUG"))
         return stream.answer_stream(compute, resolve_format(fmt), options.jobs, debug=debug)
     result = compute(expr)  # with --file, expr is the file's text
-    emit(result, fmt, expr)
+    try:
+        emit(result, fmt, expr)
+    except BrokenPipeError:  # click would make this exit 1
+        _silence_stdout()
     return getattr(result, "exit_code", 0)
 
 
