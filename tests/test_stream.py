@@ -534,3 +534,20 @@ def test_file_reaches_a_command_that_does_not_call_run(tmp_path):
     assert result.exit_code == 2 and "Missing argument 'EXPR'" in result.stderr
     result = runner.invoke(other, ["spare", "--file", str(path)])
     assert result.exit_code == 2 and "No such option '--file'" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["grad", "x^2"], ["grad", "-"], ["grad", "-", "--jobs", "2"]])
+def test_a_reader_gone_before_the_first_record_is_quiet_too(args):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout fails with EPIPE
+    try:
+        proc = subprocess.run(
+            _symgrad(*args, "--format", "json"),
+            input=b"x^2\ny^2\n",
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (0, b"")
