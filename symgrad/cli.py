@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 
 import click
 import typer
+from click.core import ParameterSource
 from click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
@@ -30,6 +31,10 @@ from symgrad.limits import (
 )
 
 EXIT_INTERNAL = 70
+
+# sympy's cache holds 1,000 results by default, too few for a stream: with 20,000 a
+# 2,000-line stream runs about 15% faster (bench/throughput.py). Read when sympy is imported.
+os.environ.setdefault("SYMPY_CACHE_SIZE", "20000")
 _debug = False
 _owns_process = False  # set by main(): only the symgrad program caps its own memory
 
@@ -47,13 +52,17 @@ class SymgradGroup(TyperGroup):
 
     Every command that reads an expression (it has an ``expr`` parameter) gets the shared
     limit options, defined once in ``LIMIT_OPTIONS``; ``run`` applies them.
+    Every command with an EXPR argument also gets ``--file`` and ``--jobs`` (symgrad.stream).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from symgrad.stream import add_stream_options
+
         for command in self.commands.values():
             if any(param.name == "expr" for param in command.params):
                 command.params.extend(_limit_params())
+            add_stream_options(command)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = self.shield_expressions(sys.argv[1:] if args is None else list(args))
@@ -201,7 +210,11 @@ def rendered(result: Any, fmt: Format, source: str | None = None) -> Any:
     if kind == "pretty":
         return render(result, "pretty", width=_console().width)
     out = render(result, kind, source)
-    return json.dumps(out, ensure_ascii=False) if kind == "json" else "\n".join(out)
+    if kind == "json":
+        from symgrad.stream import json_line
+
+        return json_line(out)
+    return "\n".join(out)
 
 
 def show(fmt: Format, out: Any) -> None:
@@ -209,13 +222,18 @@ def show(fmt: Format, out: Any) -> None:
     if resolve_format(fmt) != "pretty":
         _write(out)
         return
+    print_blocks(out)
+
+
+def print_blocks(blocks: list[tuple[str, str]], console: Any = None) -> None:
+    """The blocks of ``render(result, "pretty")``, each styled by its role."""
     from rich.text import Text
 
-    console = _console()
+    console = console or _console()
     # NO_COLOR (no-color.org): rich drops colours but keeps dim/bold, so drop the styles too
     plain = bool(os.environ.get("NO_COLOR"))
     styles = {"header": "dim", "partial": "", "result": "bold", "note": "dim italic"}
-    for role, block in out:
+    for role, block in blocks:
         console.print(Text(block, style="" if plain else styles.get(role, "")))
         console.print()
 
@@ -384,9 +402,17 @@ def _limit_params() -> list[click.Option]:
 
 
 def command_limits() -> Limits:
-    """The limits the running command was given (the defaults outside a command)."""
+    """The limits the running command was given (the defaults outside a command).
+
+    An expression read with ``--file`` is big work asked for on purpose: unless ``--timeout``
+    was given, its time budget is ``FILE_TIMEOUT`` instead of the default for one line.
+    """
+    from symgrad.limits import FILE_TIMEOUT, FROM_FILE
+
     ctx = click.get_current_context(silent=True)
-    given = ctx.meta.get(_LIMITS_KEY, {}) if ctx else {}
+    given = dict(ctx.meta.get(_LIMITS_KEY, {})) if ctx else {}
+    if FROM_FILE.get() and ctx.get_parameter_source("timeout") is ParameterSource.DEFAULT:
+        given["timeout"] = FILE_TIMEOUT
     return Limits(**given)
 
 
@@ -405,45 +431,30 @@ def answer(compute: Callable[[str], Any], text: str, fmt: Format) -> tuple[Any, 
 
 
 def run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
-    """Answer EXPR (or each line of stdin when EXPR is '-') with ``compute`` and print it.
+    """Answer EXPR (each line of stdin when EXPR is '-', or --file) with ``compute``; print it.
 
     ``compute`` takes the text of one expression and returns a result object; a result may
-    carry an ``exit_code`` (a check that found a mismatch). Returns the command's exit code.
-    Each expression runs within the command's limits (``answer``).
+    carry an ``exit_code`` (a check that found a mismatch). Returns the command's exit code:
+    for a stream, 1 when any line failed or gave a non-zero code, else 0. Each expression runs
+    within the command's limits (``answer``; ``stream.answer`` for a line of a stream).
     """
+    from symgrad import stream
+
     expr = unshield(expr)
     limits = command_limits()
     if _owns_process:
         set_memory_ceiling(limits.max_memory_mb)
     with applied(limits):
-        return _run(expr, compute, fmt)
-
-
-def _run(expr: str, compute: Callable[[str], Any], fmt: Format) -> int:
-    if expr != "-":
-        result, out = answer(compute, expr, fmt)
-        show(fmt, out)
-        return getattr(result, "exit_code", 0)
-    failed = False
-    codes = set()
-    for raw in sys.stdin:
-        line = raw.rstrip("\r\n")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+        options = stream.current_options()
+        if expr == "-" and options.file is None:
+            debug = _debug or bool(os.environ.get("SYMGRAD_DEBUG"))
+            return stream.answer_stream(compute, resolve_format(fmt), options.jobs, debug=debug)
+        result, out = answer(compute, expr, fmt)  # with --file, expr is the file's text
         try:
-            result, out = answer(compute, line, fmt)
-        except SymgradError as err:
-            failed = True
-            if resolve_format(fmt) == "json":
-                from symgrad.render import error_dict
-
-                _write(json.dumps(error_dict(err, line), ensure_ascii=False))
-            else:
-                report(err)
-            continue
-        show(fmt, out)
-        codes.add(getattr(result, "exit_code", 0))
-    return 1 if failed or codes - {0} else 0
+            show(fmt, out)
+        except BrokenPipeError:  # click would make this exit 1
+            _silence_stdout()
+        return getattr(result, "exit_code", 0)
 
 
 def _write(line: str) -> None:

@@ -161,11 +161,11 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     minus sign into a sum whose terms are mostly negative.
     """
     _require_real(expr)
-    if _too_big(expr):
-        return expr
+    if _too_big(expr) or not expr.has(sp.Add):
+        return expr  # the rewrites work on sums only
     # on a tie the first wins: the most factored form
-    candidates = [factor_terms(sp.together(expr)), factor_terms(expr), expr]
-    best = min(candidates, key=_weight)
+    candidates = list(dict.fromkeys([factor_terms(sp.together(expr)), factor_terms(expr), expr]))
+    best = _lightest(candidates)
     return _flip_signs(best)
 
 
@@ -190,8 +190,14 @@ def _too_big(expr: sp.Expr) -> bool:
     return False
 
 
-def _weight(expr: sp.Expr) -> tuple[int, int]:
-    return (sp.count_ops(expr), len(str(expr)))
+def _lightest(candidates: list[sp.Expr]) -> sp.Expr:
+    """Fewest operations wins; on a tie the shorter text (printed only then: it costs), then
+    the first."""
+    if len(candidates) == 1:
+        return candidates[0]
+    ops = [sp.count_ops(c) for c in candidates]
+    tied = [c for c, n in zip(candidates, ops) if n == min(ops)]
+    return tied[0] if len(tied) == 1 else min(tied, key=lambda c: len(str(c)))
 
 
 def _mostly_negative(add: sp.Expr) -> bool:

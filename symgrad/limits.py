@@ -295,3 +295,13 @@ def set_memory_ceiling(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     except (ValueError, OSError):
         pass  # a platform without RLIMIT_AS keeps its own limits
+
+FILE_TIMEOUT = 120.0
+"""Seconds for an expression read with ``--file`` when no ``--timeout`` is given: a file is big
+work asked for on purpose (the 1,088-parameter loss of bench/ takes a few seconds)."""
+
+FROM_FILE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "symgrad_from_file", default=False
+)
+"""True while the CLI answers an expression read with ``--file``: its length bound is then
+``max_file_chars`` instead of ``max_chars``."""

@@ -39,7 +39,7 @@ from sympy.core.mul import _keep_coeff
 
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import constants, function_table, normalize_name, symbol
-from symgrad.limits import Limits, current_limits
+from symgrad.limits import FROM_FILE, Limits, current_limits
 
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
 RAW_MIN_CHARS = 5_000
@@ -146,7 +146,9 @@ def parse(text: str, limits: Limits | None = None, *, max_chars: int | None = No
     LimitError for input past a bound in ``limits`` (default: ``current_limits()``).
     """
     limits = limits or current_limits()
-    cap = limits.max_chars if max_chars is None else max_chars
+    if max_chars is None:
+        max_chars = limits.max_file_chars if FROM_FILE.get() else limits.max_chars
+    cap = max_chars
     if len(text) > cap:
         raise LimitError(
             f"expression is {len(text):,} characters, over the limit of {cap:,} "
@@ -455,7 +457,7 @@ class _Parser:
         return result
 
     def pow(self, base: sp.Expr, exponent: sp.Expr, tok: Token) -> sp.Expr:
-        if exponent.is_negative and base.is_zero:
+        if exponent.is_negative and base.is_zero:  # exponent first: is_zero of a sum is costly
             raise self.error("division by zero (0 to a negative power)", tok)
         if exponent.is_Number:
             self.check_power(base, exponent, tok)
