@@ -67,13 +67,24 @@ def test_readme_shows_the_two_setup_commands_and_ci_runs_the_test_one():
     assert 'python -m pip install . && symgrad grad "y*log(w*x+b)" --wrt w,b' in readme
 
 
-def test_api_page_examples_run():
-    failures, tried = doctest.testfile(
-        str(ROOT / "docs" / "api.md"),
-        module_relative=False,
-        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
-    )
-    assert tried > 5 and failures == 0
+PYTHON_PAGES = sorted(p for p in (ROOT / "docs").glob("*.md") if ">>>" in p.read_text())
+
+
+@pytest.mark.parametrize("page", PYTHON_PAGES, ids=lambda p: p.name)
+def test_python_examples_in_the_docs_run(page):
+    blocks = re.findall(r"```(?:python|pycon)\n(.*?)```", page.read_text(), re.S)
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tried = 0
+    for k, block in enumerate(blocks):
+        test = parser.get_doctest(block, {}, f"{page.name}[{k}]", str(page), 0)
+        tried += len(test.examples)
+        runner.run(test)
+    assert tried > 0 and runner.summarize(verbose=False).failed == 0
+
+
+def test_api_page_has_python_examples():
+    assert ROOT / "docs" / "api.md" in PYTHON_PAGES
 
 
 def test_site_builds_strictly(tmp_path):
