@@ -400,7 +400,7 @@ def as_pretty(result: Any, width: int = 80) -> list[tuple[str, str]]:
     raise TypeError(f"no pretty form for {type(result).__name__}")
 
 
-@as_dict.register
+@as_dict.register(Gradient)
 def _(result: Gradient, source: str | None = None) -> dict:
     record: dict[str, Any] = {}
     if source is not None:
@@ -429,7 +429,7 @@ def cse_lines(definitions) -> list[str]:
     return [f"{name} = {text}" for name, text in cse_pairs(definitions)]
 
 
-@as_text.register
+@as_text.register(Gradient)
 def _(result: Gradient) -> list[str]:
     lines = [f"f = {expr_text(result.expression)}"]
     lines += cse_lines(result.cse or ())
@@ -438,7 +438,7 @@ def _(result: Gradient) -> list[str]:
     return lines
 
 
-@as_latex.register
+@as_latex.register(Gradient)
 def _(result: Gradient) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}"]
     lines += [f"{expr_latex(name)} = {expr_latex(form)}" for name, form in result.cse or ()]
@@ -449,7 +449,7 @@ def _(result: Gradient) -> list[str]:
     return lines
 
 
-@as_pretty.register
+@as_pretty.register(Gradient)
 def _(result: Gradient, width: int = 80) -> list[tuple[str, str]]:
     blocks = [("header", labelled("parsed as  f", result.expression, width))]
     for v, p in zip(result.wrt, result.partials):
@@ -539,7 +539,7 @@ def _header(result: Any) -> dict:
     return {"expression": expr_text(result.expression), "wrt": [var_text(v) for v in result.wrt]}
 
 
-@as_dict.register
+@as_dict.register(Hessian)
 def _(result: Hessian, source: str | None = None) -> dict:
     record: dict[str, Any] = {} if source is None else {"input": source}
     record.update(_header(result))
@@ -547,7 +547,7 @@ def _(result: Hessian, source: str | None = None) -> dict:
     return record
 
 
-@as_text.register
+@as_text.register(Hessian)
 def _(result: Hessian) -> list[str]:
     lines = [f"f = {expr_text(result.expression)}"]
     for i, j, e in _upper(result):
@@ -555,7 +555,7 @@ def _(result: Hessian) -> list[str]:
     return lines
 
 
-@as_latex.register
+@as_latex.register(Hessian)
 def _(result: Hessian) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}"]
     for i, j, e in _upper(result):
@@ -564,7 +564,7 @@ def _(result: Hessian) -> list[str]:
     return lines
 
 
-@as_pretty.register
+@as_pretty.register(Hessian)
 def _(result: Hessian, width: int = 80) -> list[tuple[str, str]]:
     blocks = [("header", labelled("parsed as  f", result.expression, width))]
     for i, j, e in _upper(result):
@@ -580,7 +580,7 @@ def _output_name(result: Jacobian, i: int) -> str:
     return f"f{i}" if len(result.outputs) > 1 else "f"
 
 
-@as_dict.register
+@as_dict.register(Jacobian)
 def _(result: Jacobian, source: str | None = None) -> dict:
     record: dict[str, Any] = {} if source is None else {"input": source}
     record.update(_header(result))
@@ -588,7 +588,7 @@ def _(result: Jacobian, source: str | None = None) -> dict:
     return record
 
 
-@as_text.register
+@as_text.register(Jacobian)
 def _(result: Jacobian) -> list[str]:
     lines = [f"f = {expr_text(result.expression)}"]
     for i, row in enumerate(result.matrix):
@@ -597,7 +597,7 @@ def _(result: Jacobian) -> list[str]:
     return lines
 
 
-@as_latex.register
+@as_latex.register(Jacobian)
 def _(result: Jacobian) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}"]
     matrix = _matrix(result.matrix)
@@ -614,7 +614,7 @@ def _(result: Jacobian) -> list[str]:
     return lines
 
 
-@as_pretty.register
+@as_pretty.register(Jacobian)
 def _(result: Jacobian, width: int = 80) -> list[tuple[str, str]]:
     blocks = [("header", labelled("parsed as  f", result.expression, width))]
     matrix = _matrix(result.matrix)
@@ -632,7 +632,7 @@ def _(result: Jacobian, width: int = 80) -> list[tuple[str, str]]:
     return blocks
 
 
-@as_dict.register
+@as_dict.register(Derivative)
 def _(result: Derivative, source: str | None = None) -> dict:
     record: dict[str, Any] = {} if source is None else {"input": source}
     record.update(_header(result))
@@ -641,7 +641,7 @@ def _(result: Derivative, source: str | None = None) -> dict:
     return record
 
 
-@as_text.register
+@as_text.register(Derivative)
 def _(result: Derivative) -> list[str]:
     return [
         f"f = {expr_text(result.expression)}",
@@ -649,7 +649,7 @@ def _(result: Derivative) -> list[str]:
     ]
 
 
-@as_latex.register
+@as_latex.register(Derivative)
 def _(result: Derivative) -> list[str]:
     return [
         f"f = {expr_latex(result.expression)}",
@@ -657,7 +657,7 @@ def _(result: Derivative) -> list[str]:
     ]
 
 
-@as_pretty.register
+@as_pretty.register(Derivative)
 def _(result: Derivative, width: int = 80) -> list[tuple[str, str]]:
     return [
         ("header", labelled("parsed as  f", result.expression, width)),
@@ -668,7 +668,7 @@ def _(result: Derivative, width: int = 80) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- numbers and verdicts
 
 
-@as_dict.register
+@as_dict.register(GradientAt)
 def _(result: GradientAt, source: str | None = None) -> dict:
     record = as_dict(result.gradient, source)
     record["at"] = dict(result.at)
@@ -678,7 +678,7 @@ def _(result: GradientAt, source: str | None = None) -> dict:
     return record
 
 
-@as_text.register
+@as_text.register(GradientAt)
 def _(result: GradientAt) -> list[str]:
     lines = as_text(result.gradient)
     lines.append(f"at {point_text(result.at)}:")
@@ -689,7 +689,7 @@ def _(result: GradientAt) -> list[str]:
     return lines
 
 
-@as_latex.register
+@as_latex.register(GradientAt)
 def _(result: GradientAt) -> list[str]:
     lines = as_latex(result.gradient)
     at = ", ".join(f"{expr_latex(symbol(k))} = {fmt_number(v)}" for k, v in result.at.items())
@@ -701,7 +701,7 @@ def _(result: GradientAt) -> list[str]:
     return lines
 
 
-@as_pretty.register
+@as_pretty.register(GradientAt)
 def _(result: GradientAt, width: int = 80) -> list[tuple[str, str]]:
     blocks = as_pretty(result.gradient, width)
     lines = [f"at {point_text(result.at)}:", f"  f = {fmt_number(result.value)}"]
@@ -729,7 +729,7 @@ def _claim_dict(claim: ClaimVerdict) -> dict:
     }
 
 
-@as_dict.register
+@as_dict.register(CheckResult)
 def _(result: CheckResult, source: str | None = None) -> dict:
     record = as_dict(result.gradient, source)
     record["ok"] = result.ok
@@ -787,7 +787,7 @@ def _check_summary(result: CheckResult) -> str:
     )
 
 
-@as_text.register
+@as_text.register(CheckResult)
 def _(result: CheckResult) -> list[str]:
     lines = as_text(result.gradient)
     lines.append(f"check: {result.status}")
@@ -798,7 +798,7 @@ def _(result: CheckResult) -> list[str]:
     return lines
 
 
-@as_latex.register
+@as_latex.register(CheckResult)
 def _(result: CheckResult) -> list[str]:
     lines = as_latex(result.gradient)
     for claim in result.claims:
@@ -810,7 +810,7 @@ def _(result: CheckResult) -> list[str]:
     return lines
 
 
-@as_pretty.register
+@as_pretty.register(CheckResult)
 def _(result: CheckResult, width: int = 80) -> list[tuple[str, str]]:
     blocks = as_pretty(result.gradient, width)
     verdict = {"pass": "✓ pass", "mismatch": "✗ mismatch", "unverifiable": "? unverifiable"}
