@@ -163,10 +163,53 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     _require_real(expr)
     if _too_big(expr) or not expr.has(sp.Add):
         return expr  # the rewrites work on sums only
+    candidates = [factor_terms(expr), expr] if _sum_with_common_factor(expr) else [expr]
+    if _sum_with_fraction(expr):  # only then can a common denominator shorten it
+        combined = sp.together(expr)
+        if combined != expr:
+            candidates.insert(0, factor_terms(combined))
     # on a tie the first wins: the most factored form
-    candidates = list(dict.fromkeys([factor_terms(sp.together(expr)), factor_terms(expr), expr]))
-    best = _lightest(candidates)
+    best = _lightest(list(dict.fromkeys(candidates)))
     return _flip_signs(best)
+
+
+def _sum_with_common_factor(expr: sp.Expr) -> bool:
+    """Whether some sum in ``expr`` has terms that share a number or a base, so that
+    factor_terms (the costliest step of tidy) can pull something out: 2*b + 2*w*x."""
+
+    def bases(term: sp.Expr) -> set:
+        return {f.as_base_exp()[0] for f in sp.Mul.make_args(term.as_coeff_Mul()[1])}
+
+    for node in sp.preorder_traversal(expr):
+        if not node.is_Add:
+            continue
+        coeffs = [t.as_coeff_Mul()[0] for t in node.args]
+        if all(c.is_Rational for c in coeffs) and abs(sp.igcd(*[c.p for c in coeffs])) > 1:
+            return True
+        shared = bases(node.args[0])
+        for term in node.args[1:]:
+            shared &= bases(term)
+            if not shared:
+                break
+        if shared:
+            return True
+    return False
+
+
+def _sum_with_fraction(expr: sp.Expr) -> bool:
+    """Whether some sum in ``expr`` has a term with a denominator: 1 - 2*x**2/(x**2 + 1),
+    y/3 + 2/3."""
+
+    def fraction(term: sp.Expr) -> bool:
+        factors = term.args if term.is_Mul else (term,)
+        return any(
+            (f.is_Pow and f.exp.is_negative) or (f.is_Rational and not f.is_Integer)
+            for f in factors
+        )
+
+    return any(
+        node.is_Add and any(fraction(t) for t in node.args) for node in sp.preorder_traversal(expr)
+    )
 
 
 def _require_real(expr: sp.Expr) -> None:
@@ -191,13 +234,11 @@ def _too_big(expr: sp.Expr) -> bool:
 
 
 def _lightest(candidates: list[sp.Expr]) -> sp.Expr:
-    """Fewest operations wins; on a tie the shorter text (printed only then: it costs), then
-    the first."""
+    """The smallest tree wins (a node count: count_ops costs as much as the rewrites); on a
+    tie, the first."""
     if len(candidates) == 1:
         return candidates[0]
-    ops = [sp.count_ops(c) for c in candidates]
-    tied = [c for c, n in zip(candidates, ops) if n == min(ops)]
-    return tied[0] if len(tied) == 1 else min(tied, key=lambda c: len(str(c)))
+    return min(candidates, key=lambda c: sum(1 for _ in sp.preorder_traversal(c)))
 
 
 def _mostly_negative(add: sp.Expr) -> bool:

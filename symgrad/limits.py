@@ -10,6 +10,7 @@ under ``bounded``: on a worker thread with a deep stack, stopped when its time i
 from __future__ import annotations
 
 import contextvars
+import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -144,8 +145,9 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
     limits = limits or current_limits()
     context = contextvars.copy_context()
     outcome: dict[str, object] = {}
+    done = threading.Event()
 
-    def work() -> None:
+    def job() -> None:
         try:
             try:
                 outcome["value"] = context.run(call)
@@ -153,66 +155,101 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
                 outcome["error"] = exc
         except Expired:  # a second Expired, landing while the first was handled
             outcome.setdefault("error", Expired())
+        finally:
+            done.set()
 
     saved = sys.getrecursionlimit()
-    worker = _start(work, limits)
+    worker = _worker(limits)
+    worker.jobs.put(job)
     timeout = limits.timeout if limits.timeout > 0 else None
     try:
-        worker.join(timeout)
-        if worker.is_alive():
-            _stop(worker)
+        if not done.wait(timeout):
+            _stop(worker, done)
             raise _expired(limits)
     except KeyboardInterrupt:
         # Ctrl-C in the waiting thread: stop the worker too, then let it propagate
-        _interrupt(worker, KeyboardInterrupt)
+        _interrupt(worker.thread, KeyboardInterrupt)
         raise
     finally:
-        if not worker.is_alive():
+        if done.is_set():
             sys.setrecursionlimit(saved)  # a library leaves its host's settings as it found them
     if "error" in outcome:
         raise _translate(outcome["error"], limits)
     return outcome["value"]  # type: ignore[return-value]
 
 
-def _start(work: Callable[[], None], limits: Limits) -> threading.Thread:
+class _Worker:
+    """A thread with a deep stack that runs one job after another.
+
+    Starting a thread with a large stack costs milliseconds, as much as a typical derivative,
+    so a stream of expressions reuses one; a worker stuck in a job that would not stop is
+    left behind and a new one is made.
+    """
+
+    def __init__(self, stack: int):
+        self.stack = stack
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.stuck = False
+        self.thread = threading.Thread(target=self.loop, name="symgrad-worker", daemon=True)
+
+    def loop(self) -> None:
+        while True:
+            try:
+                self.jobs.get()()
+            except Expired:  # a late Expired, for a job that had just finished: ignore it
+                continue
+
+
+_current_worker: _Worker | None = None
+
+
+def _worker(limits: Limits) -> _Worker:
+    global _current_worker
     wanted = recursion_limit(limits)
     if sys.getrecursionlimit() < wanted:
         # process-wide, but only the worker (with its deep stack) recurses this far;
-        # bounded() puts it back when the worker is done
+        # bounded() puts it back when the job is done
         sys.setrecursionlimit(wanted)
     digits = limits.max_literal_bits * 4 // 13 + 100  # decimal digits of the largest number
     if hasattr(sys, "get_int_max_str_digits") and 0 < sys.get_int_max_str_digits() < digits:
         sys.set_int_max_str_digits(digits)  # so that printing an allowed number works
+    stack = stack_bytes(limits)
+    worker = _current_worker
+    if worker is not None and worker.stack == stack and not worker.stuck:
+        if worker.thread.is_alive():
+            return worker
+    worker = _Worker(stack)
     previous = threading.stack_size()
-    worker = threading.Thread(target=work, name="symgrad-worker", daemon=True)
     try:
-        threading.stack_size(stack_bytes(limits))
-        worker.start()
+        threading.stack_size(stack)
+        worker.thread.start()
     except (RuntimeError, MemoryError) as exc:
-        stack_mib = stack_bytes(limits) >> 20
         raise LimitError(
-            f"cannot reserve the {stack_mib:,} MiB stack that --max-depth {limits.max_depth} "
+            f"cannot reserve the {stack >> 20:,} MiB stack that --max-depth {limits.max_depth} "
             f"needs within --max-memory {limits.max_memory_mb}; raise --max-memory or lower "
             "--max-depth"
         ) from exc
     finally:
         threading.stack_size(previous)
+    _current_worker = worker
     return worker
 
 
-def _stop(worker: threading.Thread) -> None:
-    """Raise Expired in ``worker`` until it ends, for at most GRACE_SECONDS.
+def _stop(worker: _Worker, done: threading.Event) -> None:
+    """Raise Expired in the worker until its job ends, for at most GRACE_SECONDS.
 
     Expired can land where Python ignores exceptions (a weakref callback, ``__del__``), so it
-    is raised again until one lands; a worker inside one long C call stays alive and the
-    caller moves on without it.
+    is raised again until one lands; a worker inside one long C call is marked stuck and left
+    behind, and the caller moves on without it.
     """
     _quiet_unraisable()
     waited = 0.0
-    while worker.is_alive() and waited < GRACE_SECONDS:
-        _interrupt(worker, Expired)
-        worker.join(0.02)
+    while not done.is_set() and waited < GRACE_SECONDS:
+        _interrupt(worker.thread, Expired)
+        done.wait(0.02)
         waited += 0.02
+    if not done.is_set():
+        worker.stuck = True
 
 
 def _quiet_unraisable() -> None:
