@@ -19,7 +19,7 @@ WrtLike = Union[None, str, Iterable[Union[str, sp.Symbol]]]
 
 # Above this many nodes a result is printed as sympy built it: the tidy-up pass is for
 # expressions a person reads, and must not cost more than the derivative itself.
-TIDY_MAX_NODES = 400
+TIDY_MAX_NODES = 200
 
 # Per-variable diff walks the expression once per variable; above this much work
 # (distinct nodes * variables) one reverse sweep (symgrad.reverse) is cheaper.
