@@ -196,11 +196,6 @@ def resolve_format(fmt: Format) -> str:
     return fmt.value
 
 
-def emit(result: Any, fmt: Format, source: str | None = None) -> None:
-    """Render ``result`` in ``fmt`` and write it to stdout."""
-    show(fmt, rendered(result, fmt, source))
-
-
 def rendered(result: Any, fmt: Format, source: str | None = None) -> Any:
     """What ``show`` prints for ``result``: the slow half of output (sympy's printers), which
     runs within the time budget of the expression."""

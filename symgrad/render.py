@@ -400,13 +400,17 @@ def as_pretty(result: Any, width: int = 80) -> list[tuple[str, str]]:
     raise TypeError(f"no pretty form for {type(result).__name__}")
 
 
-@as_dict.register(Gradient)
-def _(result: Gradient, source: str | None = None) -> dict:
-    record: dict[str, Any] = {}
-    if source is not None:
-        record["input"] = source
+def _record(result: Any, source: str | None) -> dict[str, Any]:
+    """The start every JSON record shares: ``input`` (when known), ``expression``, ``wrt``."""
+    record: dict[str, Any] = {} if source is None else {"input": source}
     record["expression"] = expr_text(result.expression)
     record["wrt"] = [var_text(v) for v in result.wrt]
+    return record
+
+
+@as_dict.register(Gradient)
+def _(result: Gradient, source: str | None = None) -> dict:
+    record = _record(result, source)
     text = _partial_text(result)
     record["gradient"] = [text(p) for p in result.partials]
     if result.cse is not None:
@@ -535,14 +539,9 @@ def _softmax_outputs(result: Jacobian) -> tuple[tuple, dict]:
     return inputs, {SoftmaxOutput(k, *inputs): symbol(f"s_{k}") for k in range(len(inputs))}
 
 
-def _header(result: Any) -> dict:
-    return {"expression": expr_text(result.expression), "wrt": [var_text(v) for v in result.wrt]}
-
-
 @as_dict.register(Hessian)
 def _(result: Hessian, source: str | None = None) -> dict:
-    record: dict[str, Any] = {} if source is None else {"input": source}
-    record.update(_header(result))
+    record = _record(result, source)
     record["hessian"] = [[expr_text(e) for e in row] for row in result.matrix]
     return record
 
@@ -582,8 +581,7 @@ def _output_name(result: Jacobian, i: int) -> str:
 
 @as_dict.register(Jacobian)
 def _(result: Jacobian, source: str | None = None) -> dict:
-    record: dict[str, Any] = {} if source is None else {"input": source}
-    record.update(_header(result))
+    record = _record(result, source)
     record["jacobian"] = [[expr_text(e) for e in row] for row in result.matrix]
     return record
 
@@ -634,8 +632,7 @@ def _(result: Jacobian, width: int = 80) -> list[tuple[str, str]]:
 
 @as_dict.register(Derivative)
 def _(result: Derivative, source: str | None = None) -> dict:
-    record: dict[str, Any] = {} if source is None else {"input": source}
-    record.update(_header(result))
+    record = _record(result, source)
     record["order"] = result.order
     record["derivative"] = expr_text(result.derivative)
     return record
@@ -834,11 +831,7 @@ def _register_code() -> None:
 
     @as_dict.register(Code)
     def _(result: Code, source: str | None = None) -> dict:
-        record: dict[str, Any] = {}
-        if source is not None:
-            record["input"] = source
-        record["expression"] = expr_text(result.expression)
-        record["wrt"] = [var_text(v) for v in result.wrt]
+        record = _record(result, source)
         record["target"] = result.target
         record["code"] = result.source
         return record
