@@ -189,10 +189,8 @@ def values_at(result: ValuesAt, width: int) -> Blocks:
     blocks = render(inner, width=width)
     lines = [f"at {point_text(result.at)}:"]
     if isinstance(result.value, tuple):
-        lines += [
-            f"  f{i} = {fmt_number(v)}".translate(SUBSCRIPT_DIGITS)
-            for i, v in enumerate(result.value)
-        ]
+        for i, v in enumerate(result.value):
+            lines.append(f"  f{str(i).translate(SUBSCRIPT_DIGITS)} = {fmt_number(v)}")
     else:
         lines.append(f"  f = {fmt_number(result.value)}")
     if isinstance(inner, Derivative):
