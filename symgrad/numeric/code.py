@@ -59,6 +59,7 @@ def codegen(expr: ExprLike, wrt: WrtLike = None, target: str = "numpy", name: st
 
     expr = as_expr(expr)
     require_scalar(expr, "codegen")
+    _require_doubles(expr)
     chosen = resolve_wrt(expr, wrt)
     arguments = variables(expr)
     sweep = reverse_gradient(expr, chosen, taken=[sp.Symbol(name)])
@@ -82,6 +83,18 @@ def codegen(expr: ExprLike, wrt: WrtLike = None, target: str = "numpy", name: st
     body.append("    return value, gradient")
     source = _module(expr, chosen, arguments, names, target, name, used, body)
     return Code(expr, chosen, arguments, target, name, source)
+
+
+def _require_doubles(expr: sp.Expr) -> None:
+    from symgrad.numeric.compile import beyond_doubles, number_name
+
+    huge = beyond_doubles([expr])
+    if huge:
+        raise InputError(
+            f"{number_name(huge[0]).capitalize()} in the expression is beyond the range of a "
+            "double (about 1.8e308): generated code cannot compute with it; keep it symbolic "
+            "(write it as a variable) or scale it down"
+        )
 
 
 def _module(expr, wrt, arguments, names, target, name, used, body) -> str:

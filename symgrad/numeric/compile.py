@@ -117,8 +117,10 @@ def body_lines(
 
 def code_text(expr: sp.Expr, names: dict[str, str], used: set[str], target: str) -> str:
     """``expr`` as Python for ``target``; the helpers it calls are added to ``used``."""
-    _require_printable(expr)
+    doubles = _checked_numbers(expr)
     spelling = spellings(target)
+    if doubles:
+        expr, names = _as_doubles(expr, doubles, names, target)
     text = linear_text(expr, {**spelling.names, **names})
     used.update(h for h in spelling.helpers if _mentions(text, h))
     return text
@@ -128,9 +130,18 @@ def _mentions(code: str, token: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(token)}\(", code) is not None
 
 
-def _require_printable(expr: sp.Expr) -> None:
+DOUBLE_BITS = 53
+"""A whole number of more bits is not exact in a double anyway; past 63 bits numpy holds it
+as a Python object, which its functions refuse (``numpy.sin(2**70)``), and past 1024 bits it
+has no double at all: code writes such a number as its double."""
+
+
+def _checked_numbers(expr: sp.Expr) -> list[sp.Rational]:
+    """The numbers of ``expr`` that code must write as doubles; an UnverifiableError when
+    ``expr`` holds what no code computes (an unevaluated derivative)."""
     from symgrad.derive.reverse import topological
 
+    found = [expr] if expr.is_Rational and _wide(expr) else []
     for node in topological([expr]):
         if isinstance(node, (sp.Derivative, sp.Subs, sp.Integral)) or (
             isinstance(node, sp.core.function.AppliedUndef)
@@ -139,6 +150,53 @@ def _require_printable(expr: sp.Expr) -> None:
                 f"cannot evaluate {type(node).__name__} numerically: the result still holds an "
                 "unevaluated derivative"
             )
+        found += [a for a in node.args if a.is_Rational and _wide(a)]
+    return list(dict.fromkeys(found))
+
+
+def _wide(number: sp.Rational) -> bool:
+    return max(abs(number.p).bit_length(), number.q.bit_length()) > DOUBLE_BITS
+
+
+def double(number: sp.Rational) -> float:
+    """The double nearest ``number``; ``inf`` past the largest.
+
+    >>> double(sp.Integer(2) ** 1100), double(sp.Rational(1, 3))
+    (inf, 0.3333333333333333)
+    """
+    try:
+        return number.p / number.q  # correctly rounded, however large p and q are
+    except OverflowError:
+        return math.inf if number.p > 0 else -math.inf
+
+
+def _as_doubles(expr: sp.Expr, numbers: list[sp.Rational], names: dict[str, str], target: str):
+    """``expr`` with ``numbers`` replaced by names that print as their doubles."""
+    from symgrad.functions import symbol
+
+    module = _MODULE[target]
+    names = dict(names)
+    replace = {}
+    for k, number in enumerate(numbers):
+        value = double(number)
+        text = repr(abs(value)) if math.isfinite(value) else f"{module}.inf"
+        names[f"_n{k}"] = f"(-{text})" if value < 0 else text
+        replace[number] = symbol(f"_n{k}")
+    return expr.xreplace(replace), names
+
+
+def beyond_doubles(exprs: Iterable[sp.Expr]) -> list[sp.Rational]:
+    """The numbers in ``exprs`` past the range of a double (about 1.8e308)."""
+    found = [n for e in exprs for n in _checked_numbers(e) if not math.isfinite(double(n))]
+    return list(dict.fromkeys(found))
+
+
+def number_name(number: sp.Rational) -> str:
+    """A number as a note names it: in full when short, else by its size."""
+    text = str(number)
+    if len(text) <= 30:
+        return text
+    return f"a number of {len(str(abs(number.p))):,} digits"
 
 
 def helper_source(used: Iterable[str], target: str) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Union
 import sympy as sp
 
 from symgrad.derive.partial import ExprLike, WrtLike, as_expr, gradient
-from symgrad.numeric.compile import compile_exprs
+from symgrad.numeric.compile import beyond_doubles, compile_exprs, number_name
 from symgrad.numeric.domain import domain_conditions, domain_notes, kink_report, violated
 from symgrad.numeric.points import finite_or_none, point_values
 from symgrad.results import Derivative, Gradient, GradientAt, Hessian, Jacobian, ValuesAt
@@ -110,7 +110,18 @@ def values_at(result: Hessian | Jacobian | Derivative, at: Point) -> ValuesAt:
 def _why_undefined(expression, entries, symbols, point) -> list[str]:
     # name the expression's own condition before an entry's stronger one
     return (
-        violated(domain_conditions(expression), symbols, point)
+        huge_numbers([expression, *entries])
+        or violated(domain_conditions(expression), symbols, point)
         or violated(domain_conditions(expression, *entries), symbols, point)
         or ["the value is not a finite real number here (a kink, a pole or a jump)"]
     )
+
+
+def huge_numbers(exprs) -> list[str]:
+    """Notes on the numbers in ``exprs`` that no double holds: values using them are not
+    computed."""
+    return [
+        f"{number_name(n)} is beyond the range of a double (about 1.8e308): a value that uses "
+        "it cannot be computed in floating point"
+        for n in beyond_doubles(exprs)
+    ]

@@ -38,6 +38,8 @@ def constant_value(text: str) -> float:
         names = ", ".join(sorted(s.name for s in expr.free_symbols))
         raise InputError(f"a value must be a number, but {text.strip()!r} contains {names}")
     value = float(compile_exprs([expr], [])()[0])
+    if math.isinf(value):
+        raise InputError(f"{text.strip()!r} is beyond the range of a double (about ±1.8e308)")
     if not math.isfinite(value):
         raise InputError(f"{text.strip()!r} is not a finite real number")
     return value
