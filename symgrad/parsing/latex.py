@@ -26,7 +26,7 @@ import sympy as sp
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import GREEK, Abs, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits, current_limits
-from symgrad.parsing.plain import Token, _check_result, _Parser
+from symgrad.parsing.plain import Token, _check_result, _Parser, name_trap
 
 _TOKEN = re.compile(
     r"""
@@ -95,6 +95,8 @@ def tokenize_latex(text: str, limits: Limits = DEFAULT_LIMITS, offset: int = 0) 
         kind, value = m.lastgroup, m.group()
         if kind == "cmd" and value[1:] in _IGNORED:
             kind = "ws"
+        if kind == "letter" and (trap := name_trap(value)) is not None:
+            raise ParseError(trap[1], column=offset + pos + 1, source=None)
         if kind != "ws":
             if kind == "op":
                 value = _OP_ALIASES.get(value, value)

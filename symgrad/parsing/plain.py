@@ -118,17 +118,44 @@ def tokenize(text: str, limits: Limits | None = None) -> list[Token]:
 
 
 def _check_name_characters(name: str, start: int, text: str) -> None:
-    """NFKC would read xⁿ as xn and ½x as 1⁄2x: refuse such characters instead of guessing."""
+    """Refuse a character that NFKC would silently turn into something else (``xⁿ`` into
+    ``xn``, ``a⑴`` into ``a(1)``) instead of guessing what was meant."""
+    trap = name_trap(name)
+    if trap is not None:
+        offset, message = trap
+        raise ParseError(message, column=start + offset + 1, source=text)
+
+
+def name_trap(name: str) -> tuple[int, str] | None:
+    """``(offset, message)`` for the first character of ``name`` whose plain (NFKC) form
+    changes what the name means, or is not part of a name at all; None when there is none.
+
+    >>> name_trap("a⑴")[0], name_trap("x1") is None
+    (1, True)
+    """
     if name.isascii():
-        return
+        return None
     for offset, ch in enumerate(name):
+        if ch.isascii():
+            continue
         tag = unicodedata.decomposition(ch).split(" ")[0]
         if tag in _NAME_TRAPS:
-            raise ParseError(
-                f"unexpected character {ch!r}: {_NAME_TRAPS[tag]}",
-                column=start + offset + 1,
-                source=text,
+            return offset, f"unexpected character {ch!r}: {_NAME_TRAPS[tag]}"
+        plain = unicodedata.normalize("NFKC", ch)
+        if not _NAME_PART.fullmatch(plain):
+            return offset, (
+                f"unexpected character {ch!r}: it reads as {plain!r}, which cannot be part of a "
+                "name; a name is letters, digits and _"
             )
+        if offset == 0 and not plain[0].isalpha():
+            return offset, (
+                f"unexpected character {ch!r}: it reads as {plain!r}, and a name starts with a "
+                "letter"
+            )
+    return None
+
+
+_NAME_PART = re.compile(r"\w+")
 
 
 def parse(text: str, limits: Limits | None = None, *, max_chars: int | None = None) -> sp.Expr:
