@@ -307,6 +307,20 @@ def _translate(exc: BaseException, limits: Limits) -> BaseException:
     return exc
 
 
+def memory_floor_mb(limits: Limits) -> int | None:
+    """The lowest ``--max-memory`` that can work: the address space this process already
+    uses, plus the worker's stack; None where the platform does not say (not Linux)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[0])
+        import resource
+
+        used = pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError, ImportError):
+        return None
+    return -(-(used + stack_bytes(limits)) // (1 << 20))
+
+
 def set_memory_ceiling(megabytes: int) -> None:
     """Cap this process's address space at ``megabytes`` MiB (0: back to the hard limit).
 

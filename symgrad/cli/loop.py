@@ -311,6 +311,7 @@ def run(expr: str | None, compute: Compute, settings: Settings) -> int:
     from symgrad.budget import set_memory_ceiling
 
     if settings.owns_process:
+        _require_memory(settings.limits)
         set_memory_ceiling(settings.limits.max_memory_mb)  # before anything is read
     token = _settings.set(settings)
     try:
@@ -323,6 +324,21 @@ def run(expr: str | None, compute: Compute, settings: Settings) -> int:
             return write_all(iter([answer(Line(1, expr), compute, settings, False)]), False)
     finally:
         _settings.reset(token)
+
+
+def _require_memory(limits: Limits) -> None:
+    """Refuse a ``--max-memory`` below what the process already uses: past it nothing at all
+    could run, and the failure would come from wherever the next allocation happens."""
+    from symgrad.budget import memory_floor_mb
+
+    wanted = limits.max_memory_mb
+    floor = memory_floor_mb(limits) if wanted else None
+    if floor is not None and wanted < floor:
+        raise InputError(
+            f"--max-memory {wanted} is below the {floor} MiB symgrad needs to start (its "
+            f"code and the worker's stack for --max-depth {limits.max_depth}): give at least "
+            f"--max-memory {floor}, or 0 for no limit"
+        )
 
 
 def _run_file(compute: Compute, settings: Settings) -> int:
