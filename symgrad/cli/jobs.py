@@ -79,7 +79,11 @@ def in_workers(
                     break
                 if isinstance(line, BaseException):
                     raise line
-                future = pool.submit(_answer, line)
+                try:
+                    future = pool.submit(_answer, line)
+                except BrokenProcessPool:  # a worker died while there was nothing to do
+                    pool = _recover(pool, pending, settings, jobs)
+                    future = pool.submit(_answer, line)
                 future.add_done_callback(lambda _: wake.put(None))
                 pending.append((line, future))
             if pending and pending[0][1].done():

@@ -140,10 +140,23 @@ def _skip_line(stream: BinaryIO) -> int:
 
 
 def stdin_bytes() -> BinaryIO:
+    """stdin as bytes, through a file object of its own where it has a descriptor.
+
+    ``--jobs`` forks worker processes while a thread waits for the next line, and a worker
+    closes ``sys.stdin`` as it starts (multiprocessing does): on the shared file object it would
+    wait for ever on the lock the reading thread holds.
+    """
     stdin = sys.stdin
     if stdin is None:
         raise InputError("stdin is closed; give EXPR or --file PATH instead of '-'")
-    return getattr(stdin, "buffer", stdin)
+    try:
+        descriptor = stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # a test's stdin, in memory
+        return getattr(stdin, "buffer", stdin)
+    try:
+        return os.fdopen(os.dup(descriptor), "rb")
+    except OSError:
+        return getattr(stdin, "buffer", stdin)
 
 
 def read_file(path: str, limits: Limits) -> str:
