@@ -123,6 +123,10 @@ def run_guarded(call) -> int:
     except BrokenPipeError:
         silence_stdout()
         return 0
+    except OSError as err:  # writing help, a version or a listing to a full disk
+        silence_stdout()
+        report(OutputError(f"cannot write the output: {err.strerror or err}"))
+        return OutputError.exit_code
     except BaseException as exc:  # noqa: BLE001 - the one place a command's failure is reported
         if isinstance(exc, SystemExit):
             raise

@@ -25,6 +25,9 @@ from symgrad.limits import DEFAULT_LIMITS, LIMIT_FIELDS, MAX_LITERAL_BITS, Limit
 
 LIMITS_HEADING = "Limits"
 MIN_WIDTH = 40
+MAX_TIMEOUT = 1e6
+"""Seconds (11 days): more is no limit at all, which is 0; a wait past about 300 years is an
+OverflowError in Python's threads."""
 
 
 class Format(str, Enum):
@@ -89,8 +92,8 @@ SHARED: tuple[Shared, ...] = (
            metavar="N"),
     # the limits (docs/limits.md): one option per field of Limits
     Shared(("--timeout",), "timeout", "Time for one expression, output included; 0 for none.",
-           type=click.FloatRange(min=0), default=DEFAULT_LIMITS.timeout, metavar="SECONDS",
-           heading=LIMITS_HEADING, callback=_finite),
+           type=click.FloatRange(min=0, max=MAX_TIMEOUT), default=DEFAULT_LIMITS.timeout,
+           metavar="SECONDS", heading=LIMITS_HEADING, callback=_finite),
     Shared(("--max-memory",), "max_memory_mb", "Memory (address space) of the symgrad "
            "process; 0 for none.", type=click.IntRange(min=0),
            default=DEFAULT_LIMITS.max_memory_mb, metavar="MIB", heading=LIMITS_HEADING),
