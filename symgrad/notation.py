@@ -279,6 +279,8 @@ def _linear(expr: sp.Expr, memo: dict) -> tuple[str, int]:
         renamed = memo.get(_NAMES, {}).get(type(expr).__name__)
         if renamed is not None or entry is None:
             name = renamed or type(expr).__name__
+            if isinstance(expr, sp.Heaviside) and expr.args[1:] == (sp.S.Half,):
+                args = args[:1]  # 1/2 at 0 is the default of the generated Heaviside too
             result = (f"{name}({', '.join(args)})", _ATOM)
         else:
             result = (function_text(entry, expr, args), _ATOM)
