@@ -1,0 +1,343 @@
+"""Every case reported under issue 10 ("Why"), through the real command line: the commands as a
+new user typed them, on a terminal, in a pipe, with stdout closed or full, with absurd option
+values, and streams whose workers die or whose producer is slow."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from symgrad import parse
+from symgrad.cli.app import app
+from tests.terminal import ROOT, plain, run_on_terminal
+
+runner = CliRunner()
+
+
+def invoke(*args, input=None):
+    result = runner.invoke(app, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def symgrad(*args, input=None, **options):
+    """``symgrad ARGS`` as a real process: its exit code, stdout and stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "symgrad", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        **options,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def one_error_line(err: str, words: str) -> None:
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+# ---------------------------------------------------------------- the pretty output
+
+
+TANH_NET = "(y - tanh(v1*tanh(w1*x + b1) + v2*tanh(w2*x + b2) + c))^2"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "(y - sigmoid(w*x+b))^2"],  # the ∇f column is wider than the terminal
+        ["check", TANH_NET, "--points", "10"],
+        ["hessian", "-log(softmax(w*x, b)[0])"],
+    ],
+)
+def test_the_losses_of_the_notes_on_an_80_column_terminal(args):
+    code, out = run_on_terminal(args, width=80)
+    assert code == 0, out
+    out = plain(out)
+    assert "parsed as  f" in out and "internal error" not in out and "Traceback" not in out
+
+
+def test_format_pretty_in_a_pipe():
+    code, out, err = invoke("grad", "(y - sigmoid(w*x+b))^2", "--format", "pretty")
+    assert code == 0 and err == ""
+    assert "∂f/∂w" in out and "\x1b[" not in out  # no terminal: no styles
+
+
+# ---------------------------------------------------------------- softmax
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["codegen", "softmax(a, b)[0]"],
+        ["grad", "-log(softmax(w*x, b)[0])", "--wrt", "w", "--cse"],
+        ["grad", f"softmax({', '.join(f'a{k}' for k in range(150))})[0]", "--wrt", "a0,a1"],
+    ],
+)
+def test_softmax_outputs_through_codegen_and_cse(args):
+    code, out, err = invoke(*args, "--format", "json")
+    assert code == 0 and err == "", err
+    assert "SoftmaxOutput" not in out and "_a0" not in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diff", "softmax(a, a^2)[0]", "--wrt", "a", "--order", "3"],
+        ["hessian", "-log(softmax(w*x + b, w^2, sin(b))[1])"],
+    ],
+)
+def test_larger_softmax_results_print_and_reparse(args):
+    code, out, err = invoke(*args, "--format", "json")
+    assert code == 0 and err == ""
+    assert "SoftmaxOutput" not in out
+    record = json.loads(out)
+    for entry in [record.get("derivative")] + [e for row in record.get("hessian", []) for e in row]:
+        if entry is not None:
+            parse(entry)
+
+
+# ---------------------------------------------------------------- what the CLI promises
+
+
+def test_check_hint_reaches_the_command_line():
+    code, out, err = invoke("check", "w^2*x", "--wrt", "w", "--claim", "2*w", "--format", "json")
+    assert code == 1 and err == ""
+    assert json.loads(out)["claims"][0]["hint"] == "missing factor x"
+
+
+def test_max_order_is_enforced_and_named():
+    code, out, err = invoke("diff", "x^2", "--order", "1000")
+    assert code == 3 and out == ""
+    one_error_line(err, "--max-order")
+
+
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["hessian", "x^3*y", "--at", "x=1,y=2"], "hessian_value"),
+        (["jacobian", "[x*y, sin(x)]", "--at", "x=0,y=2"], "jacobian_value"),
+        (["diff", "exp(-x^2)", "--order", "3", "--at", "x=0.5"], "derivative_value"),
+        (["hessian", "tanh(w*x + b)^2", "--cse"], "cse"),
+        (["jacobian", "[tanh(x*y), tanh(x*y)^2]", "--cse"], "cse"),
+    ],
+)
+def test_every_command_takes_at_and_cse_where_they_apply(args, key):
+    code, out, err = invoke(*args, "--format", "json")
+    assert code == 0 and err == ""
+    assert key in json.loads(out)
+
+
+# ---------------------------------------------------------------- no traceback, no exit 70
+
+
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["grad", "x^2", "--timeout", "inf"], 2, "--timeout"),
+        (["grad", "x^2", "--timeout", "nan"], 2, "--timeout"),
+        (["check", "x^2", "--seed", "-1"], 2, "--seed"),
+        (["diff", "x", "--order", "10^20"], 2, "--order"),
+        (["diff", "x", "--order", "100000000000000000000"], 3, "--max-order"),
+        (["grad", "x^2", "--at", "x=2^1100"], 2, "beyond the range of a double"),
+        (["grad", "x^2", "--at", "x=-10^400"], 2, "beyond the range of a double"),
+        (["codegen", "x*sin(10^3000)"], 2, "beyond the range of a double"),
+        (["codegen", "a⑴*x"], 2, "parse error at column 2: unexpected character '⑴'"),
+        (["codegen", "a🄁b*x", "--target", "python"], 2, "parse error at column 2"),
+        (["grad", "①x"], 2, "parse error at column 1"),
+        (["grad", "$a⑴ x$"], 2, "parse error at column 3"),
+    ],
+)
+def test_absurd_values_are_one_line_and_an_exit_code(args, code, words):
+    exit_code, out, err = invoke(*args)
+    assert exit_code == code and out == ""
+    one_error_line(err, words)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "x*sin(10^3000)", "--at", "x=1"],
+        ["check", "x*sin(10^3000)", "--at", "x=1"],
+        ["hessian", "x^2*sin(10^3000)", "--at", "x=1"],
+        ["grad", "x*10^400", "--at", "x=1"],
+    ],
+)
+def test_a_huge_number_at_a_point_is_exit_4_with_a_note(args):
+    code, out, err = invoke(*args, "--format", "json")
+    assert code == 4 and err == ""
+    notes = json.loads(out)["notes"]
+    assert notes and "Infinity" not in out and "NaN" not in out
+
+
+def test_a_huge_number_at_a_point_says_why():
+    code, out, _ = invoke("grad", "x*sin(10^3000)", "--at", "x=1", "--format", "json")
+    assert "a number of 3,001 digits is beyond the range of a double" in json.loads(out)["notes"][0]
+
+
+NUMPY_NAMES = ["maximum", "reduce", "logaddexp", "numpy", "math", "value", "gradient", "exp"]
+
+
+@pytest.mark.parametrize("name", NUMPY_NAMES)
+def test_variables_named_like_what_generated_code_uses(name):
+    expr = f"{name}^2*sin(x) + sigmoid({name}) + max({name}, x) + relu(x*{name})"
+    at = f"{name}=0.5,x=1.5"
+    if name == "exp":  # exp is a function: it is not a variable name
+        assert invoke("grad", expr)[0] == 2
+        return
+    code, out, err = invoke("grad", expr, "--at", at, "--format", "json")
+    assert code == 0 and err == "", err
+    want = json.loads(out)
+    code, out, err = invoke("check", expr, "--format", "json", "--points", "20")
+    assert code == 0 and err == "" and json.loads(out)["status"] == "pass"
+    values = {name: 0.5, "x": 1.5}
+    for target in ("numpy", "python"):
+        code, out, err = invoke("codegen", expr, "--target", target, "--format", "json")
+        assert code == 0 and err == ""
+        record = json.loads(out)
+        namespace: dict = {}
+        exec(compile(record["code"], "<generated>", "exec"), namespace)  # our own output
+        # the parameters are the variables in order, renamed where Python needs it
+        value, grad = namespace["f"](*[values[v] for v in record["wrt"]])
+        assert math.isclose(value, want["value"], rel_tol=1e-12)
+        assert [float(g) for g in grad] == pytest.approx(want["gradient_value"], rel=1e-12)
+
+
+def test_codegen_of_lambda_and_lambda_():
+    code, out, err = invoke("codegen", "lambda*lambda_ + lambda^2", "--target", "python")
+    assert code == 0 and err == ""
+    namespace: dict = {}
+    exec(compile(out, "<generated>", "exec"), namespace)  # our own output
+    assert "def f(lambda__, lambda_):" in out
+    assert "lambda__ is lambda" in out  # the docstring names the rename
+    value, grad = namespace["f"](lambda__=2.0, lambda_=3.0)
+    assert value == 10.0 and grad == (7.0, 2.0)
+
+
+# ---------------------------------------------------------------- where the output goes
+
+
+@pytest.mark.parametrize(
+    "args", [["grad", "x^2"], ["grad", "-"], ["grad", "-", "--jobs", "2"], ["--help"]]
+)
+def test_stdout_closed_is_an_output_error(args):
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m symgrad "$@" >&-', sys.executable, *args],
+        input="x^2\n",
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, "output error")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "x^2"],
+        ["grad", "-", "--format", "json"],
+        ["grad", "-", "--jobs", "2"],
+        ["--help"],
+        ["--version"],
+        ["functions"],
+    ],
+)
+def test_a_full_disk_is_an_output_error(args):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "symgrad", *args],
+            input="x^2\nsin(x)\n",
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, "output error: cannot write the output: No space left")
+
+
+@pytest.mark.parametrize("megabytes", ["1", "30"])
+def test_a_memory_ceiling_below_what_symgrad_uses_is_refused_naming_the_minimum(megabytes):
+    code, out, err = symgrad("grad", "sin(x)*y", "--max-memory", megabytes)
+    assert code == 2 and out == ""
+    one_error_line(err, f"--max-memory {megabytes} is below the ")
+    minimum = int(err.split("give at least --max-memory ")[1].split(",")[0])
+    code, out, err = symgrad("grad", "sin(x)*y", "--max-memory", str(minimum + 64))
+    assert code == 0 and "df/dx = y*cos(x)" in out
+
+
+# ---------------------------------------------------------------- --jobs
+
+
+def _workers(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in found.split()]
+
+
+def test_jobs_survives_killed_workers_and_answers_every_line_once():
+    lines = [f"sin({k}*x)*y^2 + log(1 + x^{k % 7 + 1})" for k in range(1, 601)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "2", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    proc.stdin.write("".join(line + "\n" for line in lines))
+    proc.stdin.close()
+    records = []
+    for k, line in enumerate(proc.stdout):
+        records.append(json.loads(line))
+        if k in (50, 300):
+            for pid in _workers(proc.pid)[: 1 + (k == 300)]:
+                os.kill(pid, signal.SIGKILL)  # one worker, then both
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+    assert all("gradient" in r or r["error"]["kind"] == "limit" for r in records)
+
+
+def test_jobs_answers_a_slow_producer_line_by_line_even_when_its_workers_die():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "2", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        cwd=ROOT,
+    )
+
+    def ask(k: int) -> dict:
+        proc.stdin.write(f"x^{k}*y\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, f"line {k} was not answered before the next was written"
+        return json.loads(proc.stdout.readline())
+
+    try:
+        assert ask(1)["gradient"] == ["y", "x"]
+        assert ask(2)["line"] == 2
+        for pid in _workers(proc.pid):
+            os.kill(pid, signal.SIGKILL)  # while the reader waits for line 3
+        time.sleep(0.2)
+        assert ask(3)["gradient"] == ["3*x**2*y", "x**3"]
+        assert ask(4)["line"] == 4
+        proc.stdin.close()
+        assert proc.stdout.read() == "" and proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
