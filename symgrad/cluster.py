@@ -283,8 +283,8 @@ _TEMPORARY = re.compile(r"\..+\.\d{9,}-\d{9,}\.[0-9a-f]{16}\.jsonl\.\d+\.tmp\Z")
 
 def _stem(path: str) -> str:
     """A file name made from an input path: ``data/train.txt`` -> ``data_train.txt``."""
-    stem = _UNSAFE.sub("_", os.path.normpath(path)).strip("_.") or "input"
-    return stem[-80:]
+    stem = _UNSAFE.sub("_", os.path.normpath(path))[-80:].strip("_.")
+    return stem or "input"  # never hidden: cat DIR/*.jsonl must see it
 
 
 def _options_digest(command: str, options: Mapping[str, Any]) -> bytes:
@@ -563,7 +563,6 @@ def run_batch(
     this run does not produce (older text, other options) are removed.
     """
     started = time.monotonic()
-    options = dict(options or {})
     require_dask()
     if scheduler is not None and workers is not None:
         raise InputError(
@@ -571,58 +570,138 @@ def run_batch(
         )
     if workers is not None and workers < 1:
         raise InputError("--workers: give a number of worker processes, 1 or more")
-    files = input_files(inputs)
-    check_options(command, options)
-    from symgrad.limits import Limits
-
-    limits = Limits(**{k: v for k, v in options.items() if k in _LIMIT_OPTIONS})
-    directory = Path(out)
+    run = _Run(input_files(inputs), Path(out), command, dict(options or {}))
+    check_options(command, run.options)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        run.directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"cannot make --out {directory}: {err.strerror or err}") from None
-    report = BatchReport(out=str(directory), files=len(files))
-    with _locked(directory):
-        todo = _plan(files, directory, command, options, limits, report)
+        raise InputError(f"cannot make --out {out}: {err.strerror or err}") from None
+    with _locked(run.directory):
+        todo = run.plan()
         if todo:
             total = sum(p.count for p in todo)
             with _client(scheduler, workers) as client:
-                report.threads = sum(client.nthreads().values())
-                _answer(
-                    client,
-                    files,
-                    todo,
-                    directory,
-                    command,
-                    options,
-                    limits,
-                    report,
-                    lambda done: on_progress and on_progress(done, total),
-                )
-    report.seconds = time.monotonic() - started
-    return report
+                run.report.threads = sum(client.nthreads().values())
+                run.answer(client, todo, lambda done: on_progress and on_progress(done, total))
+    run.report.seconds = time.monotonic() - started
+    return run.report
 
 
-def _plan(files, directory, command, options, limits, report) -> list[Partition]:
-    """Every partition of the input; the incomplete ones are returned, the complete ones
-    counted into ``report``; stale output files are removed."""
-    todo, current = [], set()
-    for path in files:
-        for part, _ in read_partitions(path, command, options, limits):
+@dataclass
+class _Run:
+    """One run of ``run_batch``: its input, output directory, command and options."""
+
+    files: list[str]
+    directory: Path
+    command: str
+    options: dict[str, Any]
+    report: BatchReport = field(init=False)
+
+    def __post_init__(self) -> None:
+        from symgrad.limits import Limits
+
+        self.limits = Limits(**{k: v for k, v in self.options.items() if k in _LIMIT_OPTIONS})
+        self.report = BatchReport(out=str(self.directory), files=len(self.files))
+
+    def partitions(self) -> Iterator[tuple[Partition, list]]:
+        for path in self.files:
+            yield from read_partitions(path, self.command, self.options, self.limits)
+
+    def plan(self) -> list[Partition]:
+        """Every partition of the input; the incomplete ones are returned, the complete ones
+        counted into the report; stale output files are removed."""
+        todo, current, report = [], set(), self.report
+        for part, _ in self.partitions():
             current.add(part.name)
             report.partitions += 1
             report.lines += part.count
-            done = tally(directory / part.name)
+            done = tally(self.directory / part.name)
             if done is not None and done[0] == part.count:
                 report.skipped += 1
                 report.errors.update(done[1])
                 report.not_ok += done[2]
             else:
                 todo.append(part)
-    for path in _stale(directory, files, current):
-        path.unlink(missing_ok=True)
-        report.removed += not path.name.endswith(".tmp")
-    return todo
+        for path in _stale(self.directory, self.files, current):
+            path.unlink(missing_ok=True)
+            report.removed += not path.name.endswith(".tmp")
+        return todo
+
+    def tasks(self, todo: list[Partition]) -> Iterator[tuple[Partition, Task]]:
+        """The tasks of the partitions in ``todo``, their lines read again, one at a time."""
+        from symgrad import __version__
+
+        wanted = {(p.file, p.first): p for p in todo}
+        items = tuple(sorted(self.options.items()))
+        fed = 0
+        for part, lines in self.partitions():
+            planned = wanted.get((part.file, part.first))
+            if planned is None:
+                continue
+            if planned != part:
+                raise InputError(f"{part.file} changed during the run: run the command again")
+            rows = tuple((ln.number, ln.text, ln.problem) for ln in lines)
+            fed += 1
+            yield part, Task(part.file, rows, self.command, items, __version__, part.key)
+        if fed != len(wanted):
+            raise InputError("an input file changed during the run: run the command again")
+
+    def answer(self, client: Any, todo: list[Partition], progress: Callable[[int], Any]):
+        """Submit the partitions of ``todo``, a window at a time; write each as it completes.
+
+        A task whose workers died ``allowed-failures`` times (KilledWorker: it kills workers,
+        by memory most likely) is cut into PIECES and those answered instead, down to the
+        one line that does it, which gets an error record.
+        """
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        report = self.report
+        running = as_completed()
+        pending: dict[Any, tuple[Partition, Task]] = {}
+        pieces: dict[str, dict[int, Answered | None]] = {}  # key -> first line -> answer
+
+        def submit(part: Partition, task: Task) -> None:
+            future = client.submit(answer_task, task, key=f"symgrad-{task.key}", pure=False)
+            pending[future] = (part, task)
+            pieces.setdefault(part.key, {})[task.lines[0][0]] = None
+            running.add(future)
+
+        source = self.tasks(todo)
+        for part, task in _take(source, max(8, IN_FLIGHT_PER_THREAD * max(1, report.threads))):
+            submit(part, task)
+        done = 0
+        for future in running:
+            part, task = pending.pop(future)
+            try:
+                answered = future.result()
+            except KilledWorker:
+                if len(task.lines) > 1:
+                    del pieces[part.key][task.lines[0][0]]
+                    for piece in _pieces(task):
+                        submit(part, piece)
+                    continue
+                answered = _died_record(task)
+            except SymgradError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the worker's own failure, said plainly
+                raise _worker_failure(exc) from None
+            mine = pieces[part.key]
+            mine[task.lines[0][0]] = answered
+            if any(a is None for a in mine.values()):
+                continue
+            answers = [mine[k] for k in sorted(pieces.pop(part.key))]
+            _write_atomically(self.directory, part.name, b"".join(a.text for a in answers))
+            for a in answers:
+                report.errors.update(a.errors)
+                report.not_ok += a.not_ok
+            report.answered += part.count
+            done += part.count
+            progress(done)
+            for part, task in _take(source, 1):
+                submit(part, task)
+        if pieces:
+            raise RuntimeError(f"{len(pieces)} partitions were never completed")
 
 
 @contextmanager
@@ -658,86 +737,6 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         )
     with cluster, Client(cluster) as client:
         yield client
-
-
-def _answer(client, files, todo, directory, command, options, limits, report, progress):
-    """Submit the incomplete partitions, a window at a time; write each as it completes.
-
-    A partition whose worker died ``allowed-failures`` times (KilledWorker: it kills workers,
-    by memory most likely) is cut into PIECES and those answered instead, down to the one
-    line that does it, which gets an error record.
-    """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
-
-    from symgrad import __version__
-
-    wanted = {(p.file, p.first): p for p in todo}
-    items = tuple(sorted(options.items()))
-    window = max(8, IN_FLIGHT_PER_THREAD * max(1, report.threads))
-    pending: dict[Any, tuple[Partition, Task]] = {}
-    parts: dict[str, dict[int, Answered | None]] = {}  # partition key -> first line -> piece
-
-    def submit(part: Partition, task: Task) -> None:
-        future = client.submit(answer_task, task, key=f"symgrad-{task.key}", pure=False)
-        pending[future] = (part, task)
-        running.add(future)
-
-    def feed() -> Iterator[tuple[Partition, Task]]:
-        fed = 0
-        for path in files:
-            for part, lines in read_partitions(path, command, options, limits):
-                planned = wanted.get((part.file, part.first))
-                if planned is None:
-                    continue
-                if planned != part:
-                    raise InputError(f"{part.file} changed during the run: run it again")
-                rows = tuple((ln.number, ln.text, ln.problem) for ln in lines)
-                fed += 1
-                yield part, Task(part.file, rows, command, items, __version__, part.key)
-        if fed != len(wanted):
-            raise InputError("an input file changed during the run: run it again")
-
-    source = feed()
-    running = as_completed()
-    for part, task in _take(source, window):
-        parts[part.key] = {task.lines[0][0]: None}
-        submit(part, task)
-    done_lines = 0
-    for future in running:
-        part, task = pending.pop(future)
-        try:
-            answered = future.result()
-        except KilledWorker:
-            if len(task.lines) > 1:
-                del parts[part.key][task.lines[0][0]]
-                for piece in _pieces(task):
-                    parts[part.key][piece.lines[0][0]] = None
-                    submit(part, piece)
-                continue
-            answered = _died_record(task)
-        except SymgradError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the worker's own failure, said plainly
-            raise _worker_failure(exc) from None
-        pieces = parts[part.key]
-        pieces[task.lines[0][0]] = answered
-        if any(piece is None for piece in pieces.values()):
-            continue
-        del parts[part.key]
-        answers = [pieces[k] for k in sorted(pieces)]
-        _write_atomically(directory, part.name, b"".join(a.text for a in answers))
-        for a in answers:
-            report.errors.update(a.errors)
-            report.not_ok += a.not_ok
-        report.answered += part.count
-        done_lines += part.count
-        progress(done_lines)
-        for part, task in _take(source, 1):
-            parts[part.key] = {task.lines[0][0]: None}
-            submit(part, task)
-    if parts:
-        raise RuntimeError(f"{len(parts)} partitions were never completed")
 
 
 def _take(source: Iterator, n: int) -> list:

@@ -468,6 +468,8 @@ def test_tally_counts_records_and_rejects_a_cut_off_file(tmp_path, data, expecte
         ("data/train.txt", "data_train.txt"),
         ("./a b.txt", "a_b.txt"),
         ("/x/y", "x_y"),
+        ("/" + "d" * 90 + "/.hidden", "d" * 72 + "_.hidden"),
+        ("...", "input"),
     ],
 )
 def test_output_names_come_from_the_input_path(path, stem):
