@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
+    load = os.getloadavg()  # other processes on 2 cores take from the speedup
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "lines.txt"
         data.write_text("\n".join(expressions(args.lines)) + "\n", encoding="utf-8")
@@ -67,9 +69,16 @@ def main() -> None:
             for workers in times:
                 out = Path(tmp) / f"out-{workers}-{run}"
                 times[workers].append(timed_run(data, out, workers))
-        same = records_of(Path(tmp) / "out-2-0") == stream_records(data)
+        ours, theirs = records_of(Path(tmp) / "out-2-0"), stream_records(data)
+    same = ours == theirs
+    if not same:
+        differ = [(a, b) for a, b in zip(ours, theirs) if a != b]
+        print(f"{len(ours)} records against {len(theirs)}, {len(differ)} differ; the first:")
+        for record in differ[0] if differ else ():
+            print(" ", json.dumps(record)[:300])
     one, two = (statistics.median(times[w]) for w in (1, 2))
     print(f"{args.lines:,} lines, median of {args.runs} run(s), local cluster start included")
+    print(f"load average of the machine before and after: {load[0]:.1f}, {os.getloadavg()[0]:.1f}")
     print(f"{'workers':<8} {'wall s':>8} {'lines/s':>8}")
     for workers, wall in ((1, one), (2, two)):
         print(f"{workers:<8} {wall:8.1f} {args.lines / wall:8.0f}")

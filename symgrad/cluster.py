@@ -365,9 +365,7 @@ def answer_task(task: Task) -> Answered:
     Runs on a Dask worker. A line that ``stream.read_lines`` could not read as text (over-long,
     not UTF-8) is an error record made here, exactly as the stream makes it.
     """
-    # sympy's cache: 20,000 entries make a stream ~15% faster (bench/throughput.py); it is
-    # read when sympy is first imported, so this is its one chance on a fresh worker
-    os.environ.setdefault("SYMPY_CACHE_SIZE", "20000")
+    _prepare_worker()
     from symgrad import __version__
     from symgrad.stream import json_line
 
@@ -399,6 +397,28 @@ def answer_task(task: Task) -> Answered:
     if next(records, None) is not None:
         raise RuntimeError(f"batch gave more records than lines for {task.file}")
     return Answered("".join(out).encode(), dict(errors), not_ok)
+
+
+_prepared = False
+
+
+def _prepare_worker() -> None:
+    """Once in each worker process, before its first line."""
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
+    # sympy's cache: 20,000 entries make a stream ~15% faster (bench/throughput.py); it is
+    # read when sympy is first imported, so this is its one chance on a fresh worker
+    os.environ.setdefault("SYMPY_CACHE_SIZE", "20000")
+    if "distributed" in sys.modules:  # a Dask worker
+        from distributed.gc import disable_gc_diagnosis
+
+        # Dask times each full collection with a gc callback, for its logs only. Once (in a
+        # 20,000-line run under load) its timer was left started, so that each later
+        # collection printed a traceback on stderr; most likely the exception with which
+        # the time limit stops a line landed inside the callback
+        disable_gc_diagnosis(force=True)
 
 
 def _error_record(text: str, number: int, kind: str, message: str, column: Any) -> dict:
