@@ -24,7 +24,7 @@ from pathlib import Path
 
 from throughput import expressions, symgrad_command
 
-from symgrad.cluster import run_batch
+from symgrad.cli.cluster import run_batch
 
 
 def timed_run(data: Path, out: Path, workers: int) -> float:

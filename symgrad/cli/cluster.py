@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from symgrad.cli.loop import batch
 from symgrad.errors import InputError, SymgradError
+from symgrad.limits import LIMIT_FIELDS
 
 PARTITION_LINES = 500
 """Lines of a file per partition: about 1.5 s of work at 3 ms a line, long next to Dask's
@@ -68,133 +70,6 @@ class WorkerFailure(ClusterError):
     """A task raised on a worker: a bug, since ``batch`` never raises for a line."""
 
     exit_code = 70
-
-
-# ---------------------------------------------------------------- TEMPORARY batch
-#
-# TEMPORARY: the real ``symgrad.batch`` is written by the lead in cli/loop.py (issue 10); this
-# stand-in follows the same contract on the old stream.py internals, and goes when it lands.
-
-_LIMIT_OPTIONS = (
-    "timeout",
-    "max_memory_mb",
-    "max_chars",
-    "max_file_chars",
-    "max_tokens",
-    "max_depth",
-    "max_literal_bits",
-    "max_order",
-)
-
-
-def _temporary_grad(wrt=None, at=None, cse=False, latex=False):
-    from symgrad.differentiate import gradient
-    from symgrad.parser import parse_input
-
-    if at is None:
-        return lambda text: gradient(parse_input(text, latex=latex), wrt, cse=cse)
-    if cse:
-        raise InputError("give --at (numbers) or --cse (shared subexpressions), not both")
-    from symgrad.numeric import gradient_at, parse_point
-
-    point = parse_point(at)
-    return lambda text: gradient_at(gradient(parse_input(text, latex=latex), wrt), point)
-
-
-def _temporary_hessian(wrt=None, latex=False):
-    from symgrad.differentiate import hessian
-    from symgrad.parser import parse_input
-
-    return lambda text: hessian(parse_input(text, latex=latex), wrt)
-
-
-def _temporary_jacobian(wrt=None, latex=False):
-    from symgrad.differentiate import jacobian
-    from symgrad.parser import parse_input
-
-    return lambda text: jacobian(parse_input(text, latex=latex), wrt)
-
-
-def _temporary_diff(wrt=None, order=1, latex=False):
-    from symgrad.differentiate import derivative
-    from symgrad.parser import parse_input
-
-    return lambda text: derivative(parse_input(text, latex=latex), wrt, order)
-
-
-def _temporary_check(
-    wrt=None, at=None, points=None, seed=0, claim=None, rtol=1e-3, atol=1e-5, latex=False
-):
-    from symgrad.check import DEFAULT_POINTS, check_claim
-    from symgrad.numeric import parse_point
-    from symgrad.parser import parse_input
-
-    if at is not None and points is not None:
-        raise InputError("give either --at (one point) or --points (random points), not both")
-    point = parse_point(at) if at is not None else None
-    return lambda text: check_claim(
-        parse_input(text, latex=latex),
-        list(claim or []),
-        wrt,
-        at=point,
-        points=DEFAULT_POINTS if points is None else points,
-        seed=seed,
-        rtol=rtol,
-        atol=atol,
-    )
-
-
-_TEMPORARY_COMMANDS = {
-    "grad": _temporary_grad,
-    "hessian": _temporary_hessian,
-    "jacobian": _temporary_jacobian,
-    "diff": _temporary_diff,
-    "check": _temporary_check,
-}
-
-
-def batch(
-    lines: Iterable[str], command: str = "grad", *, first_line: int = 1, **options: Any
-) -> Iterator[dict]:
-    """TEMPORARY stand-in for ``symgrad.batch``: the JSON record of each expression line.
-
-    Blank lines and ``#`` comments are skipped but counted; a bad line is an error record.
-
-    >>> [r["gradient"] for r in batch(["x^2*y", "", "sin(y)"])]
-    [['2*x*y', 'x**2'], ['cos(y)']]
-    >>> next(iter(batch(["x +"], first_line=7)))["line"]
-    7
-    """
-    from symgrad.limits import Limits
-
-    if command not in _TEMPORARY_COMMANDS:
-        raise InputError(
-            f"unknown command {command!r}: give one of {', '.join(_TEMPORARY_COMMANDS)}"
-        )
-    limits = Limits(**{k: v for k, v in options.items() if k in _LIMIT_OPTIONS})
-    rest = {k: v for k, v in options.items() if k not in _LIMIT_OPTIONS}
-    try:
-        compute = _TEMPORARY_COMMANDS[command](**rest)
-    except TypeError:
-        raise InputError(f"{command} takes no option among {', '.join(sorted(rest))}") from None
-    return _temporary_records(lines, compute, first_line, limits)
-
-
-def _temporary_records(lines, compute, first_line, limits) -> Iterator[dict]:
-    from symgrad.limits import applied
-    from symgrad.stream import Line, answer
-
-    for number, raw in enumerate(lines, first_line):
-        text = raw[:-1] if raw.endswith("\n") else raw
-        text = text[:-1] if text.endswith("\r") else text
-        if number == 1:
-            text = text.removeprefix("\ufeff")
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
-        with applied(limits):  # per line: a generator must not leave a context var set
-            got = answer(Line(number, text), compute, "json")
-        record = json.loads(got.out)
-        yield {"input": record.pop("input"), "line": number, **record}
 
 
 # ---------------------------------------------------------------- the input, in partitions
@@ -297,13 +172,13 @@ def _options_digest(command: str, options: Mapping[str, Any]) -> bytes:
 def read_partitions(
     path: str, command: str, options: Mapping[str, Any], limits: Any
 ) -> Iterator[tuple[Partition, list]]:
-    """Each partition of the file at ``path`` with its expression lines (``stream.Line``).
+    """Each partition of the file at ``path`` with its expression lines (``loop.Line``).
 
-    Lines are read as ``symgrad grad -`` reads stdin (stream.read_lines: blank lines and
+    Lines are read as ``symgrad grad -`` reads stdin (loop.read_lines: blank lines and
     comments skipped, CRLF, a byte order mark, an over-long or non-UTF-8 line as a problem),
     one at a time: memory holds one partition, whatever the size of the file.
     """
-    from symgrad.stream import read_lines
+    from symgrad.cli.loop import read_lines
 
     total = count_lines(path)
     size = partition_size(total)
@@ -338,7 +213,7 @@ def _partition(path: str, index: int, size: int, total: int, lines: list, digest
 class Task:
     """What a worker answers: expression lines of one partition, or of a piece of one.
 
-    ``lines`` are ``(number, text, problem)``, as ``stream.Line``. The task is a pure function
+    ``lines`` are ``(number, text, problem)``, as ``loop.Line``. The task is a pure function
     of these fields, so Dask may run it twice (a worker lost) without harm.
     """
 
@@ -362,12 +237,12 @@ class Answered:
 def answer_task(task: Task) -> Answered:
     """Answer a task's lines with ``batch``: one JSON record per line, with ``file``.
 
-    Runs on a Dask worker. A line that ``stream.read_lines`` could not read as text (over-long,
+    Runs on a Dask worker. A line that ``loop.read_lines`` could not read as text (over-long,
     not UTF-8) is an error record made here, exactly as the stream makes it.
     """
     _prepare_worker()
     from symgrad import __version__
-    from symgrad.stream import json_line
+    from symgrad.printing.json import json_line
 
     if task.version != __version__:
         raise ClusterError(
@@ -422,16 +297,17 @@ def _prepare_worker() -> None:
 
 
 def _error_record(text: str, number: int, kind: str, message: str, column: Any) -> dict:
-    return {
-        "input": text,
-        "line": number,
-        "error": {"kind": kind, "message": message, "column": column},
-    }
+    """The stream's error record of a line (loop.failed makes it the same way)."""
+    from symgrad.errors import LimitError
+    from symgrad.printing.json import error_record, with_line
+
+    error = {"limit": LimitError, "input": InputError}[kind](message, column=column)
+    return with_line(error_record(error, text), number)
 
 
 def _died_record(task: Task) -> Answered:
     """The record of a single line whose worker died every time it answered it."""
-    from symgrad.stream import json_line
+    from symgrad.printing.json import json_line
 
     number, text, _ = task.lines[0]
     message = (
@@ -620,7 +496,7 @@ class _Run:
     def __post_init__(self) -> None:
         from symgrad.limits import Limits
 
-        self.limits = Limits(**{k: v for k, v in self.options.items() if k in _LIMIT_OPTIONS})
+        self.limits = Limits(**{k: v for k, v in self.options.items() if k in LIMIT_FIELDS})
         self.report = BatchReport(out=str(self.directory), files=len(self.files))
 
     def partitions(self) -> Iterator[tuple[Partition, list]]:
