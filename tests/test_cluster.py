@@ -224,6 +224,72 @@ def test_a_line_that_kills_its_worker_every_time_is_one_error_record(tmp_path, m
     assert report.errors == {"limit": 1} and report.exit_code == 1
 
 
+# ---------------------------------------------------------------- the command line
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from symgrad.cli.app import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_symgrad_batch_writes_records_and_a_summary(local_cluster, big, tmp_path):
+    address, _ = local_cluster
+    path, expected = big
+    code, out, err = invoke(
+        "batch", str(path), "--out", str(tmp_path / "o"), "--scheduler", address
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"symgrad batch: {len(expected):,} lines from 1 file, ")
+    assert "failed lines: " in err and "(parse " in err
+    got = output_records(tmp_path / "o")
+    assert without_file(got) == expected
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "symgrad" / "schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    for record in got[:300]:
+        validator.validate(record)
+
+
+def test_the_options_of_the_command_pass_through(local_cluster, tmp_path):
+    address, _ = local_cluster
+    (tmp_path / "in.txt").write_text("x^2\nx^3\n")
+    args = ["batch", str(tmp_path / "in.txt"), "-o", str(tmp_path / "o"), "--scheduler", address]
+    code, _, err = invoke(*args, "--command", "check", "--claim", "2*x", "--points", "5")
+    assert code == 1 and "checks that found a mismatch: 1" in err
+    assert [r["ok"] for r in output_records(tmp_path / "o")] == [True, False]
+    code, _, _ = invoke(*args, "--wrt", "x", "--timeout", "5")  # --wrt's value is no input file
+    assert code == 0
+    assert [r["gradient"] for r in output_records(tmp_path / "o")] == [["2*x"], ["3*x**2"]]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["in.txt", "-o", "o", "--command", "functions"],
+            "'functions' does not answer expressions",
+        ),
+        (["in.txt", "-o", "o", "--format", "json"], "--format does not apply"),
+        (["in.txt", "-o", "o", "--jobs", "2"], "--jobs does not apply"),
+        (["in.txt"], "Missing option '--out'"),
+        (["-o", "o"], "Missing argument 'IN...'"),
+        (["in.txt", "-o", "o", "--workers", "0"], "0 is not in the range x>=1"),
+        (["in.txt", "-o", "o", "--timeout", "-1"], "-1.0 is not in the range x>=0"),
+        (["nothing.txt", "-o", "o"], "input error: no file 'nothing.txt'"),
+    ],
+)
+def test_usage_errors_say_what_to_do(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    small_input(tmp_path / "in.txt", 3)
+    code, out, err = invoke("batch", *args)
+    assert (code, out) == (2, "")
+    assert message in err and err.startswith("symgrad: ") and err.count("\n") == 1
+
+
 # ---------------------------------------------------------------- resume
 
 
@@ -363,22 +429,18 @@ def test_without_dask_one_message_says_how_to_install_it(tmp_path):
                     raise ImportError(f"No module named {{name!r}}")
 
         sys.meta_path.insert(0, NoDask())
-        from symgrad.cli.cluster import run_batch
-        from symgrad.errors import SymgradError
-        try:
-            run_batch([{str(tmp_path / "in.txt")!r}], {str(tmp_path / "out")!r})
-        except SymgradError as err:
-            print(err.message)
-            sys.exit(err.exit_code)
+        sys.argv = ["symgrad", "batch", {str(tmp_path / "in.txt")!r}, "-o", {str(tmp_path / "o")!r}]
+        from symgrad.cli.app import main
+        main()
         """
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2, proc.stderr
-    assert (
-        proc.stdout
-        == 'symgrad batch runs on Dask, which is not installed: pip install "symgrad[dask]"\n'
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        "symgrad: input error: symgrad batch runs on Dask, which is not installed: "
+        'pip install "symgrad[dask]"\n'
     )
-    assert proc.stderr == ""
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("args", [["--help"], ["grad", "x^2"], ["grad", "-"]])
