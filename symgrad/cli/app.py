@@ -22,7 +22,7 @@ from click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from symgrad import __version__
-from symgrad.cli.cluster import BatchCommand
+from symgrad.cli.batch_command import BatchCommand
 from symgrad.cli.loop import Compute, as_error, read, silence_stdout
 from symgrad.cli.options import FORMAT, ExpressionCommand, HeadedCommand, resolve_format
 from symgrad.errors import InputError, OutputError, SymgradError
