@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from throughput import expressions, symgrad_command
+from throughput import expressions
 
 from symgrad.cli.cluster import run_batch
 
@@ -46,13 +46,11 @@ def records_of(directory: Path) -> list[dict]:
 
 
 def stream_records(data: Path) -> list[dict]:
-    cmd = [*symgrad_command(), "grad", "-", "--format", "json", "--jobs", "2"]
+    # this interpreter's symgrad: the code that run_batch runs, whatever PATH finds
+    cmd = [sys.executable, "-m", "symgrad", "grad", "-", "--format", "json", "--jobs", "2"]
     with data.open("rb") as stdin:
         proc = subprocess.run(cmd, stdin=stdin, capture_output=True, check=False)
-    records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
-    for number, record in enumerate(records, 1):  # every line of the file is an expression
-        record.setdefault("line", number)  # TEMPORARY: the stream gains "line" (issue 10)
-    return records
+    return [json.loads(line) for line in proc.stdout.decode().splitlines()]
 
 
 def main() -> None:
