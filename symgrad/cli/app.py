@@ -22,6 +22,7 @@ from click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from symgrad import __version__
+from symgrad.cli.batch_command import BatchCommand
 from symgrad.cli.loop import Compute, as_error, read, silence_stdout
 from symgrad.cli.options import FORMAT, ExpressionCommand, HeadedCommand, resolve_format
 from symgrad.errors import InputError, OutputError, SymgradError
@@ -478,6 +479,74 @@ def functions(
         else:
             aliases = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
             sys.stdout.write(f"{spec.name:<11} {spec.arity_text:<10} {spec.summary}{aliases}\n")
+
+
+@app.command("batch", cls=BatchCommand)
+def batch_command(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="IN...",
+            help="Files of expressions, one a line, or globs ('data/*.txt', quoted).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Directory of the answers: one JSON Lines file per partition of the input. "
+            "Run again with the same DIR to resume.",
+            show_default=False,
+        ),
+    ],
+    command: Annotated[
+        str,
+        typer.Option(
+            "--command",
+            metavar="COMMAND",
+            help="The command that answers each line (grad, hessian, jacobian, diff, check, "
+            "codegen); its options (--wrt, --at, --timeout...) follow and apply to every line.",
+        ),
+    ] = "grad",
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="A running Dask scheduler, e.g. tcp://host:8786.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            help="Or a local cluster of N worker processes for the run [default: one per CPU].",
+            show_default=False,
+        ),
+    ] = None,
+) -> int:
+    """Answer files of expressions on a Dask cluster (pip install "symgrad[dask]").
+
+    Each record is the one 'symgrad COMMAND - --format json' prints, with its file and line.
+    Partitions already answered in DIR are skipped; a worker lost mid-run loses no line.
+    Exit 0, or 1 when any line failed. See docs/at-scale.md.
+
+    \b
+    Examples:
+      symgrad batch 'data/*.txt' --out answers/ --workers 2 --wrt w,b
+      symgrad batch exprs.txt -o answers/ --scheduler tcp://host:8786 --timeout 10
+      symgrad batch exprs.txt -o checked/ --command check --claim "2*x"
+    """
+    from symgrad.cli.cluster import run_command
+
+    return run_command(ctx, inputs, out, command, scheduler, workers)
 
 
 # ---------------------------------------------------------------- the commands as functions
