@@ -45,6 +45,7 @@ _EPS = np.finfo(float).eps
 # functions whose derivative jumps: the argument whose sign decides the branch
 KINKS = {"abs": 0, "relu": 0, "sign": 0, "Heaviside": 0, "max": None, "min": None}
 CONDITION_LIMIT = 1e4  # a random square matrix worse than this is drawn again for inv/det
+SINGULAR = 1e10  # condition number past which a matrix counts as singular
 
 
 # ---------------------------------------------------------------- the library
@@ -179,13 +180,16 @@ class _Checker:
         self.atol = atol
         self.wrt = [E.sym(n, s) for n, s in zip(grad.wrt, grad.partial_shapes)]
         self.kinks = _kink_subjects(grad.expression)
-        self.needs_conditioning = any(
-            n.op in ("inv", "det", "mpow") for n in E.walk(grad.expression, *grad.partials)
-        )
+        self.inverted = [
+            n.args[0] for n in E.walk(grad.expression, *grad.partials) if n.op in ("inv", "det")
+        ]
+        self.needs_conditioning = bool(self.inverted)
 
     def compile(self, sizes):
         main = Compiled(
-            [self.grad.expression, *self.grad.partials, *self.claims], self.variables, sizes
+            [self.grad.expression, *self.grad.partials, *self.claims, *self.inverted],
+            self.variables,
+            sizes,
         )
         value = Compiled([self.grad.expression, *self.kinks], self.variables, sizes)
         return main, value
@@ -196,10 +200,14 @@ class _Checker:
         """Everything at one point, or why the point cannot be used."""
         args = [arrays[v.name][None] for v in self.variables]
         out = main(*args)
-        m = len(self.wrt)
+        m, c = len(self.wrt), len(self.claims)
         value = float(out[0][0, 0, 0])
         partials = [o[0] for o in out[1 : m + 1]]
-        claims = [o[0] for o in out[m + 1 :]]
+        claims = [o[0] for o in out[m + 1 : m + 1 + c]]
+        for node, matrix in zip(self.inverted, out[m + 1 + c :]):
+            # a singular matrix has no inverse, and near one no difference quotient is exact
+            if not np.all(np.isfinite(matrix[0])) or np.linalg.cond(matrix[0]) > SINGULAR:
+                return f"{node} is singular or nearly so here"
         if not math.isfinite(value):
             return "f is not a finite real number here"
         if not all(np.all(np.isfinite(p)) for p in partials):
@@ -255,9 +263,11 @@ class _Checker:
                 half = self.central(
                     arrays, var, partial, value, base, value_fn, step * factor / 2, False
                 )
-                richardson = (4 * half[0].reshape(-1) - wide[0].reshape(-1)) / 3
+                with np.errstate(all="ignore"):
+                    richardson = (4 * half[0].reshape(-1) - wide[0].reshape(-1)) / 3
                 for cand in (half[0].reshape(-1), richardson):
-                    better = np.abs(cand - g)
+                    with np.errstate(all="ignore"):
+                        better = np.abs(cand - g)
                     err = np.where(bad & np.isfinite(better), np.fmin(err, better), err)
                 bad = ok & (err > tol)
                 if not np.any(bad):
@@ -301,9 +311,11 @@ class _Checker:
         notes = []
         if not found:
             claims = tuple(self._unverifiable(i) for i in range(len(self.claims)))
+            why = "; ".join(list(reasons)[:2])
             notes.append(
                 f"found no point where f and its gradient are finite real numbers (tried "
-                f"{tries} random points); check at a point with --at @point.json"
+                f"{tries} random points{': ' + why if why else ''}); check at a point with "
+                "--at @point.json, or with other sizes (--dims)"
             )
             return self._result(UNVERIFIABLE, [], sizes, claims=claims, notes=notes)
         if len(found) < count:

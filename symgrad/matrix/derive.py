@@ -42,7 +42,7 @@ def adjoints(root: Node, wrt: Sequence[Node]) -> list[Node]:
         parts = pending.pop(node, None)
         if parts is None:
             continue
-        g = tidy(E.add(*parts))
+        g = tidy(E.add(*reversed(parts)))  # parents met last were written first
         if node in wanted:
             done[node] = g
         rule = RULES[node.op].vjp

@@ -495,6 +495,8 @@ def transpose(a: Node) -> Node:
         return Node(op, (), None, transposed(a.shape))
     if op == "eye" or (op == "diag" and a.args[0].shape[1] == 1 and a.shape[0] == a.shape[1]):
         return a
+    if op in ("inv", "mpow") and transpose(a.args[0]) == a.args[0]:
+        return a  # the inverse and powers of a symmetric matrix (X'*X) are symmetric
     if op == "mul":
         coef, exps = a.data
         s, rest = split_scalars(a)
