@@ -145,7 +145,7 @@ def _claims(
                 f"the claim {node} uses {', '.join(extra)}, which is not in "
                 f"{grad.expression}; its variables are {', '.join(sorted(have))}"
             )
-        if node.shape != shape and not (node.is_scalar and E.is_zero(node)):
+        if node.shape != shape and not node.is_scalar:  # a scalar: the same in every entry
             hint = ""
             if node.shape == transposed(shape):
                 hint = f"; the claim is transposed: try {E.transpose(node)}"

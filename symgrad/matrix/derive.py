@@ -188,24 +188,73 @@ def name_shared(
 
     order = E.walk(*outputs)
     uses: dict[Node, int] = {}
+    present = set(order)
     for node in order:
         for child in dict.fromkeys(node.args):
             uses[child] = uses.get(child, 0) + 1
+        unit = _unscaled(node)
+        if unit is not None and unit in present:  # -2*t .* u uses t .* u
+            uses[unit] = uses.get(unit, 0) + 1
     for out in outputs:
         uses[out] = uses.get(out, 0) + 1
     prefix = name_prefix([symbol(t) for t in taken])
     renamed: dict[Node, Node] = {}
     definitions: list[tuple[str, Node]] = []
-    for node in order:
+
+    def visit(node: Node) -> None:
+        if node in renamed:
+            return
         args = tuple(renamed.get(a, a) for a in node.args)
         new = node if args == node.args else _with_args(node, args)
+        unit = _unscaled(node)
+        if unit is not None and uses.get(unit, 0) >= 2 and _worth_naming(unit):
+            visit(unit)  # its factors are this node's: already visited
+            if renamed.get(unit, unit).op == "ref":
+                renamed[node] = E.mul(node.data[0], renamed[unit])
+                return
         if uses.get(node, 0) >= 2 and _worth_naming(node):
             name = f"{prefix}{len(definitions)}"
             definitions.append((name, new))
             renamed[node] = Node("ref", (), name, node.shape)
         elif new is not node:
             renamed[node] = new
-    return tuple(definitions), tuple(renamed.get(o, o) for o in outputs)
+
+    for node in order:
+        visit(node)
+    return _inline_single_uses(definitions, [renamed.get(o, o) for o in outputs], prefix)
+
+
+def _inline_single_uses(
+    definitions: list[tuple[str, Node]], outputs: list[Node], prefix: str
+) -> tuple[tuple[tuple[str, Node], ...], tuple[Node, ...]]:
+    """Put back the names used only once (inside another name, once the scaled products
+    share one), and number the others again from 0."""
+    uses: dict[str, int] = {}
+    for node in E.walk(*(d for _, d in definitions), *outputs):
+        for a in dict.fromkeys(node.args):
+            if a.op == "ref":
+                uses[a.data] = uses.get(a.data, 0) + 1
+    for out in outputs:
+        if out.op == "ref":
+            uses[out.data] = uses.get(out.data, 0) + 2
+    table: dict[str, Node] = {}
+    kept: list[tuple[str, Node]] = []
+    for name, body in definitions:
+        body = _substitute(body, table)
+        if uses.get(name, 0) >= 2:
+            new_name = f"{prefix}{len(kept)}"
+            kept.append((new_name, body))
+            table[name] = Node("ref", (), new_name, body.shape)
+        else:
+            table[name] = body
+    return tuple(kept), tuple(_substitute(o, table) for o in outputs)
+
+
+def _unscaled(node: Node) -> Node | None:
+    """``t .* u`` for ``-2*t .* u``; None unless ``node`` is a product with a coefficient."""
+    if node.op == "mul" and node.data[0] != 1 and len(node.args) > 1:
+        return E.split_coefficient(node)[1]
+    return None
 
 
 def _worth_naming(node: Node) -> bool:
@@ -231,21 +280,23 @@ def _with_args(node: Node, args: tuple[Node, ...]) -> Node:
 
 
 def expand_refs(node: Node, definitions: Sequence[tuple[str, Node]]) -> Node:
-    """``node`` with every name of ``definitions`` replaced by what it stands for."""
+    """``node`` with every name of ``definitions`` replaced by what it stands for, in
+    canonical form again."""
     table: dict[str, Node] = {}
     for name, body in definitions:
-        table[name] = _substitute(body, table)
-    return _substitute(node, table)
+        table[name] = _substitute(body, table, E.rebuild)
+    return _substitute(node, table, E.rebuild)
 
 
-def _substitute(node: Node, table: Mapping[str, Node]) -> Node:
+def _substitute(node: Node, table: Mapping[str, Node], build=None) -> Node:
+    build = build or _with_args
     memo: dict[Node, Node] = {}
     for n in E.walk(node):
         if n.op == "ref":
-            memo[n] = table[n.data]
+            memo[n] = table.get(n.data, n)
             continue
         args = tuple(memo.get(a, a) for a in n.args)
-        memo[n] = n if args == n.args else _with_args(n, args)
+        memo[n] = n if args == n.args else build(n, args)
     return memo[node]
 
 

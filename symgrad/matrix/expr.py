@@ -814,3 +814,25 @@ def walk(*roots: Node) -> list[Node]:
                 if a not in seen:
                     stack.append((a, False))
     return order
+
+
+def rebuild(node: Node, args: tuple[Node, ...]) -> Node:
+    """``node`` with new operands, through the constructors (so in canonical form again)."""
+    op = node.op
+    if op == "add":
+        return add(*(mul(c, a) for c, a in zip(node.data, args)))
+    if op == "mul":
+        return mul(node.data[0], *(pow_(a, e) for a, e in zip(args, node.data[1])))
+    if op == "pow":
+        return _general_pow(*args)
+    if op == "matmul":
+        return matmul(*args)
+    if op == "fn":
+        return Node("fn", args, node.data, _common_shape(node.data, list(args)))
+    if op == "index":
+        return index(args[0], *node.data)
+    if op == "mpow":
+        return mpow(args[0], node.data)
+    one = {"T": transpose, "sum": sum_, "norm2": norm2, "tr": trace, "det": det, "inv": inv,
+           "diag": diag, "softmax": softmax, "lse": logsumexp}  # fmt: skip
+    return one[op](*args)
