@@ -65,9 +65,10 @@ def tidy(node: Node) -> Node:
     is shorter (``s .* (1 - s) .* ((1 - y) ./ (1 - s) - y ./ s)`` is ``s - y``), then sums of
     matrix products that share a first or last factor factored: ``A*x + A'*x`` is
     ``(A + A')*x``, ``X'*u + X'*v`` is ``X'*(u + v)``."""
-    expanded = expand(node)
-    if expanded is not None and expanded != node and _length(expanded) < _length(node):
-        node = expanded
+    if _worth_expanding(node):
+        expanded = expand(node)
+        if expanded is not None and expanded != node and _length(expanded) < _length(node):
+            node = expanded
     for _ in range(8):  # each pass merges at least two terms; a few passes suffice
         if node.op != "add":
             return node
@@ -79,6 +80,22 @@ def tidy(node: Node) -> Node:
 
 
 MAX_EXPANDED_TERMS = 64
+MAX_EXPANDED_SUMS = 4  # sums multiplied together in one product: more is not worth a try
+MAX_EXPANDED_LENGTH = 400
+
+
+def _worth_expanding(node: Node) -> bool:
+    """A product (or a sum of products) of a few sums, small enough to try multiplying out."""
+    products = [node] if node.op == "mul" else [t for t in node.args if t.op == "mul"]
+    if node.op not in ("mul", "add") or not products:
+        return False
+    for p in products:
+        sums = sum(1 for b in p.args if b.op == "add")
+        if sums > MAX_EXPANDED_SUMS:
+            return False
+    return any(b.op == "add" for p in products for b in p.args) and (
+        _length(node) <= MAX_EXPANDED_LENGTH
+    )
 
 
 def _length(node: Node) -> int:

@@ -230,12 +230,15 @@ class _Parser:
         return node
 
     def sum(self) -> Node:
-        node = self.term()
+        first = self.peek()
+        terms = [self.term()]
         while self.is_op(self.peek(), "+", "-"):
             op = self.advance()
             right = self.term()
-            node = self.at(op, E.add, node, right if op.text == "+" else E.neg(right))
-        return node
+            terms.append(right if op.text == "+" else E.neg(right))
+            if len(terms) % 64 == 0:  # check shapes as we go: the error names this '+'
+                terms = [self.at(op, E.add, *terms)]
+        return terms[0] if len(terms) == 1 else self.at(first, E.add, *terms)
 
     def term(self) -> Node:
         node = self.unary()
