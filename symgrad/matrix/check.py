@@ -89,22 +89,18 @@ def check_matrix_gradient(
         point = load_point(at)
         arrays, sizes = point_arrays(variables, point, parse_dims(dims))
         return checker.at_point(arrays, sizes)
-    sizes = default_dims(
-        [v.shape for v in variables] + [g.shape for g in grad.partials], parse_dims(dims)
-    )
-    return checker.at_random(points, seed, sizes)
+    given = parse_dims(dims)
+    every = E.walk(grad.expression, *grad.partials, *claimed)  # ones(n) may name a size too
+    sizes = default_dims([n.shape for n in every], given)
+    unused = [d for d in given if d not in sizes]
+    notes = [f"--dims {', '.join(unused)}: not a size of any variable here"] if unused else []
+    return checker.at_random(points, seed, sizes, notes)
 
 
 def default_dims(shapes: Sequence[Shape], given: Mapping[str, int]) -> dict[str, int]:
     """Sizes for every named dimension: those given, the rest small and distinct."""
     names = dim_names(shapes)
-    unknown = [d for d in given if d not in names]
-    if unknown:
-        raise InputError(
-            f"--dims names {unknown[0]}, which is not a size of any variable; the sizes are "
-            f"{', '.join(names) or 'none'}"
-        )
-    sizes = dict(given)
+    sizes = {d: s for d, s in given.items() if d in names}
     free = [s for s in DEFAULT_SIZES if s not in sizes.values()]
     for d in names:
         if d not in sizes:
@@ -286,7 +282,7 @@ class _Checker:
             return self._result(UNVERIFIABLE, [], sizes, at=at, claims=claims, notes=[found])
         return self._finish([found], sizes, at=at)
 
-    def at_random(self, count: int, seed: int, sizes) -> MatrixCheckResult:
+    def at_random(self, count: int, seed: int, sizes, notes=()) -> MatrixCheckResult:
         rng = np.random.default_rng(seed)
         entries = sum(_size(v.shape, sizes) for v in self.wrt)
         if entries > MAX_CHECK_ENTRIES:
@@ -308,7 +304,7 @@ class _Checker:
                 reasons[point] = None
                 continue
             found.append(point)
-        notes = []
+        notes = list(notes)
         if not found:
             claims = tuple(self._unverifiable(i) for i in range(len(self.claims)))
             why = "; ".join(list(reasons)[:2])

@@ -220,13 +220,16 @@ def has_none(value: Nested) -> bool:
 
 
 def evaluate_matrix_gradient(
-    grad: MatrixGradient, at: str | Mapping[str, Nested]
+    grad: MatrixGradient, at: str | Mapping[str, Nested], dims: Mapping[str, int] | None = None
 ) -> MatrixGradientAt:
     """The value and every partial of ``grad`` at ``at`` (``@point.json``, JSON text or a
-    mapping of names to numbers and nested lists)."""
+    mapping of names to numbers and nested lists); ``dims`` gives the sizes no array gives
+    (``n`` in ``sum(ones(n))``)."""
     point = load_point(at)
-    variables = [E.sym(n, s) for n, s in grad.shapes.items() if n in _names(grad.expression)]
-    arrays, dims = point_arrays(variables, point)
+    # every variable of the expression, and a --wrt name that is not in it (its partial is
+    # zero, in a shape its value gives)
+    variables = [E.sym(n, s) for n, s in grad.shapes.items()]
+    arrays, dims = point_arrays(variables, point, dims or {})
     partials = [expand_refs(p, grad.cse or ()) for p in grad.partials]
     compiled = Compiled([grad.expression, *partials], variables, dims)
     out = compiled(*(arrays[v.name] for v in variables))
@@ -250,10 +253,6 @@ def evaluate_matrix_gradient(
         notes=tuple(notes),
         exit_code=0 if not notes else 4,
     )
-
-
-def _names(node: Node) -> set[str]:
-    return {v.name for v in E.variables(node)}
 
 
 def evaluator(outputs: Sequence[Node], variables: Sequence[Node], dims) -> Callable:
