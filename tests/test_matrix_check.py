@@ -38,7 +38,11 @@ def test_default_sizes_are_small_and_distinct():
     "expr, shapes, wrt, claim, status, method, hint",
     [
         (*LSQ, "w", "2*X'*(X*w - y)", "pass", "symbolic", None),
-        (*LSQ, "w", "2*X'*X*w - 2*X'*y", "pass", "numeric", None),
+        (*LSQ, "w", "2*X'*X*w - 2*X'*y", "pass", "symbolic", None),
+        (*LSQ, "w", "2*((w'*X' - y')*X)'", "pass", "symbolic", None),
+        (*LSQ, "w", "2*X'*(X*w - y) + 0*sum(exp(w))*w", "pass", "symbolic", None),
+        ("sum(exp(x))", "x=n", "x", "exp(x) .* exp(x) ./ exp(x)", "pass", "symbolic", None),
+        ("sum(sin(x).^2)", "x=n", "x", "sin(2*x)", "pass", "numeric", None),
         (*LSQ, "w", "-2*X'*(X*w - y)", "mismatch", None, "off by a factor of -1 (a sign error)"),
         (*LSQ, "w", "X'*(X*w - y)", "mismatch", None, "off by a factor of 0.5"),
         (*LSQ, "X", "2*(X*w - y)*w'", "pass", "symbolic", None),

@@ -26,6 +26,7 @@ from symgrad.matrix.derive import (
     ShapesLike,
     WrtLike,
     as_node,
+    distributed,
     matrix_gradient,
     tidy,
     variable_shapes,
@@ -467,8 +468,11 @@ def _kink_subjects(node: Node) -> list[Node]:
 
 
 def _same(claim: Node, true: Node) -> bool:
-    """Equal once both are in canonical, tidied form (cheap; no search)."""
-    return claim == true or tidy(claim) == tidy(true)
+    """Equal once both are in canonical form, tidied or multiplied out (cheap; no search)."""
+    if claim == true or tidy(claim) == tidy(true):
+        return True
+    a, b = distributed(claim), distributed(true)
+    return a is not None and a == b
 
 
 def _hint(claim: Node, true: Node, cs: list[np.ndarray], ts: list[np.ndarray]) -> str | None:

@@ -155,6 +155,66 @@ def _expand_terms(node: Node, budget: list[int] | None = None) -> list[Node] | N
     return out
 
 
+MAX_DISTRIBUTED_TERMS = 256
+
+
+def distributed(node: Node) -> Node | None:
+    """A normal form for comparing two expressions: every product (matrix or elementwise)
+    multiplied out over sums and every transpose pushed down to the variables, so that
+    ``2*X'*(X*w - y)`` and ``2*X'*X*w - 2*X'*y`` become the same node. None past
+    ``MAX_DISTRIBUTED_TERMS`` terms."""
+    try:
+        return E.add(*_distribute(node))
+    except _TooLarge:
+        return None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _distribute(node: Node) -> list[Node]:
+    op = node.op
+    if op == "add":
+        out = [E.mul(c, t) for c, term in zip(node.data, node.args) for t in _distribute(term)]
+    elif op == "matmul":
+        out = [E.ONE]
+        for operand in node.args:
+            out = [E.product(a, b) for a in out for b in _distribute(operand)]
+            if len(out) > MAX_DISTRIBUTED_TERMS:
+                raise _TooLarge
+        out = [E.matmul(t) if not t.is_scalar else t for t in out]
+    elif op == "mul":
+        coef, exps = node.data
+        out = [E.mul(coef, E.ones(node.shape)) if not node.is_scalar else E.num(coef)]
+        for base, e in zip(node.args, exps):
+            if e.is_Integer and 0 < e <= 3:
+                parts = _distribute(base)
+                for _ in range(int(e)):
+                    out = [E.mul(a, b) for a in out for b in parts]
+            else:
+                out = [E.mul(a, E.pow_(base, e)) for a in out]
+            if len(out) > MAX_DISTRIBUTED_TERMS:
+                raise _TooLarge
+    elif op == "T":
+        out = [_transposed_down(t) for t in _distribute(node.args[0])]
+    else:
+        return [node]
+    if len(out) > MAX_DISTRIBUTED_TERMS:
+        raise _TooLarge
+    return out
+
+
+def _transposed_down(node: Node) -> Node:
+    """The transpose of a distributed term, pushed down to its factors."""
+    if node.op == "matmul":
+        return E.matmul(*(_transposed_down(o) for o in reversed(node.args)))
+    if node.op == "mul":
+        coef, exps = node.data
+        return E.mul(coef, *(E.pow_(_transposed_down(b), e) for b, e in zip(node.args, exps)))
+    return E.transpose(node)
+
+
 def _factor_once(node: Node) -> Node | None:
     items = list(zip(node.data, node.args))
     for side in (-1, 0):
