@@ -96,8 +96,8 @@ def body_lines(
     for var, param in arguments.items():
         for axis, d in zip((-2, -1), var.shape):
             if isinstance(d, str) and d not in dims and d not in size_names:
-                size_names[d] = f"_dim_{d}"
-                lines.append(f"{indent}_dim_{d} = numpy.shape({param})[{axis}]")
+                size_names[d] = f"_dim_{python_name(d)}"
+                lines.append(f"{indent}{size_names[d]} = numpy.shape({param})[{axis}]")
     code: dict[Node, str] = {}
     sizes = _Sizes(dims, size_names, code)
     helpers: dict[str, str] = {}
@@ -147,7 +147,11 @@ def module_source(
 
 
 def python_name(name: str) -> str:
-    """``name`` as a Python parameter: keywords and the module's own names get a ``_``."""
+    """``name`` as a Python parameter: keywords and the module's own names get a ``_``; a
+    character Python does not take in a name is spelled by its code point."""
+    if not name.isidentifier():
+        name = "".join(c if ("a" + c).isidentifier() else f"_u{ord(c):x}_" for c in name)
+        name = name if name.isidentifier() else "v" + name
     return name + "_" if keyword.iskeyword(name) or name in RESERVED else name
 
 
@@ -256,4 +260,4 @@ def _as_user(code: str, shape: Shape) -> str:
 
 
 def _dim_code(d) -> str:
-    return str(d) if isinstance(d, int) else f"_dim_{d}"
+    return str(d) if isinstance(d, int) else f"_dim_{python_name(d)}"
