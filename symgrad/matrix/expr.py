@@ -334,7 +334,7 @@ def pow_(base: Node, exponent) -> Node:
         return base
     if base.op == "num":
         return num(base.data**exponent)
-    if base.op in ("ones", "zeros") and exponent > 0:
+    if base.op == "ones" or (base.op == "zeros" and exponent > 0):
         return base
     if base.op == "mul" and exponent.is_Integer:
         coef, exps = base.data
