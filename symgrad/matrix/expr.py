@@ -338,9 +338,10 @@ def pow_(base: Node, exponent) -> Node:
         return base
     if base.op == "mul" and exponent.is_Integer:
         coef, exps = base.data
-        return _mul_node(
-            coef**exponent, [(b, e * exponent) for b, e in zip(base.args, exps)], base.shape
-        )
+        powers = [
+            _mul_node(sp.S.One, [(b, e * exponent)], b.shape) for b, e in zip(base.args, exps)
+        ]
+        return mul(coef**exponent, *powers)
     return _mul_node(sp.S.One, [(base, exponent)], base.shape)
 
 
