@@ -296,3 +296,15 @@ def test_latex_bold_vectors_and_top():
         r"\mathbf{u} \odot \tanh\left(\mathbf{v}\right) + s \mathbf{x}"
     )
     assert latex(P("norm2(θ*x)^2")) == (r"\left\lVert \theta \mathbf{x} \right\rVert_2^{2}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(vector_expressions())
+def test_unicode_text_reparses_too(text):
+    from symgrad.matrix.notation import unicode_text
+
+    try:
+        node = P(text)
+    except (InputError, ParseError):
+        return
+    assert P(unicode_text(node)) == node

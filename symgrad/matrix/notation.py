@@ -72,6 +72,8 @@ def _wrap(item: tuple[str, int], level: int) -> str:
 class _TextPrinter:
     """One ``_print_<op>`` method per kind of node (sympy's printer pattern), memoised."""
 
+    HADAMARD = " .* "
+
     def __init__(self):
         self.memo: dict[Node, tuple[str, int]] = {}
 
@@ -168,7 +170,7 @@ class _TextPrinter:
             if k == 0:
                 pieces.append(("*" if pieces else "") + _wrap(item, level))
             else:
-                pieces.append(" .* " + _wrap(item, POW))
+                pieces.append(self.HADAMARD + _wrap(item, POW))
         if den_c != 1:
             pieces.append("/" + _wrap(number_text(sp.sympify(den_c)), POW))
         for b, e in bottom:
@@ -243,6 +245,35 @@ class _TextPrinter:
 
     def _print_mpow(self, node):
         return f"{_wrap(self.print(node.args[0]), POSTFIX)}^{node.data}", POW
+
+
+# ---------------------------------------------------------------- Unicode
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def unicode_text(node: Node) -> str:
+    """Text for a terminal: ``Xᵀ``, ``⊙``, ``x²``. It re-parses too (the shaped parser reads
+    ``ᵀ``, ``⊙`` and superscripts).
+
+    >>> from symgrad.matrix.parse import parse_matrix
+    >>> unicode_text(parse_matrix("2*X'*(X*w - y) + u .* v.^2", "X=m,n; w=n; y=m; u=n; v=n"))
+    '2*Xᵀ*(X*w - y) + u ⊙ v.^2'
+    """
+    return _UnicodePrinter().print(node)[0]
+
+
+class _UnicodePrinter(_TextPrinter):
+    HADAMARD = " ⊙ "
+
+    def _print_T(self, node):
+        return f"{_wrap(self.print(node.args[0]), POSTFIX)}ᵀ", POSTFIX
+
+    def _power(self, base, e):
+        if is_scalar(base.shape) and e.is_Integer and e > 1:
+            return f"{_wrap(self.print(base), POSTFIX)}{str(int(e)).translate(_SUPERSCRIPT)}", POW
+        return super()._power(base, e)
 
 
 # ---------------------------------------------------------------- LaTeX
