@@ -49,7 +49,7 @@ def test_default_sizes_are_small_and_distinct():
         ("x'*A*x", "A=n,n; x=n", "x", "2*A*x", "mismatch", None, None),
         ("x'*A*x", "A=n,n; x=n", "x", "(A' + A)*x", "pass", "symbolic", None),
         ("tr(A*X*B)", "A=n,n; X=n,n; B=n,n", "X", "B*A", "mismatch", None,
-         "the claim is the transpose of the derivative: try (B*A)'"),
+         "the claim is the transpose of the derivative: try A'*B'"),
         ("log(det(X))", "X=n,n", "X", "inv(X)", "mismatch", None,
          "the claim is the transpose of the derivative: try inv(X)'"),
         ("sum(x + b)", "x=3,4; b=3,4", "b", "ones(3,4)", "pass", "symbolic", None),

@@ -485,6 +485,13 @@ def transposes(node: Node) -> int:
     )
 
 
+def _leaf(node: Node) -> bool:
+    """A variable, a constant matrix, or the transpose of one."""
+    if node.op == "T":
+        node = node.args[0]
+    return not node.args
+
+
 def transpose(a: Node) -> Node:
     """``a'``: pushed into products and sums where that does not show more transposes."""
     if a.is_scalar:
@@ -506,6 +513,8 @@ def transpose(a: Node) -> Node:
         pushed = mul(coef, *(pow_(transpose(b), e) for b, e in zip(a.args, exps)))
     elif op == "matmul":
         pushed = matmul(*(transpose(o) for o in reversed(a.args)))
+        if all(_leaf(o) for o in a.args):
+            return pushed  # (A*X*B)' is B'*X'*A', as the Matrix Cookbook writes it
     elif op == "add":
         pushed = add(*(mul(c, transpose(t)) for c, t in zip(a.data, a.args)))
     else:
