@@ -309,3 +309,23 @@ def test_unicode_text_reparses_too(text):
     except (InputError, ParseError):
         return
     assert P(unicode_text(node)) == node
+
+
+_PIECES = ["x", "A", "X", "s", "w", "1", "0", "2.5", "(", ")", "'", ".T", "^T", "ᵀ", "²", "+",
+           "-", "*", "/", ".*", "./", ".^", "^", "@", "⊙", "[", "]", ",", "0]", "sum(", "tr(",
+           "inv(", "det(", "diag(", "softmax(", "ones(n)", "eye(n)", "vector(1)", "tanh(",
+           "log(", "norm2(", "dot(", "e", "pi", " "]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_anything_typed_is_a_result_or_a_clear_error(pieces):
+    from symgrad.errors import SymgradError
+
+    text = "".join(pieces)
+    try:
+        node = P(text)
+    except SymgradError as err:
+        assert err.message
+        return
+    assert P(str(node)) == node

@@ -394,6 +394,8 @@ def matmul(*items: Node) -> Node:
                 continue
         ops.append(item)
     ops = _fit_chain(ops)
+    scalars += [o for o in ops if o.is_scalar]  # vector(1) that turned out 1×1
+    ops = [o for o in ops if not o.is_scalar]
     for left, right in zip(ops, ops[1:]):
         if left.shape[1] != right.shape[0]:
             raise _matmul_error(left, right)

@@ -47,9 +47,7 @@ def number_text(value: sp.Expr) -> tuple[str, int]:
         return f"{value.p}/{value.q}", (MUL if value > 0 else NEG)
     if value.is_Float:
         f = float(value)
-        body = repr(abs(f))
-        if body.endswith(".0"):
-            body = body[:-2]
+        body = repr(abs(f))  # 5.0 stays a decimal: it re-parses to the same Float
         if "e" in body:
             mantissa, exp = body.split("e")
             body = f"{mantissa}e{int(exp)}"
