@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import mlp  # noqa: E402
 
-from symgrad.matrix import evaluate_matrix_gradient, matrix_gradient  # noqa: E402
+from symgrad import evaluate_matrix_gradient, matrix_gradient  # noqa: E402
 
 NETWORK = "norm2(y - tanh(X*W' + ones({n})*b')*v)^2"
 SHAPES = "X={n},{n}; W={n},{n}; b={n}; v={n}; y={n}"
@@ -75,9 +75,9 @@ def scalar_values(n: int):
     ``symgrad grad --file loss.txt --cse`` does), then their values through symgrad's
     generated code (not timed)."""
     from symgrad import parse
-    from symgrad.codegen import codegen
-    from symgrad.differentiate import gradient
+    from symgrad.derive.partial import gradient
     from symgrad.limits import Limits
+    from symgrad.numeric.code import codegen
 
     at = point(n)
     W, b, v = np.array(at["W"]), np.array(at["b"]), np.array(at["v"])

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from symgrad import check_matrix_gradient, evaluate_matrix_gradient, matrix_gradient
 from symgrad.errors import InputError, ParseError, VariableError
-from symgrad.matrix import check_matrix_gradient, evaluate_matrix_gradient, matrix_gradient
-from symgrad.matrix.check import default_dims
+from symgrad.numeric.matrix_check import default_dims
 
 LSQ = ("norm2(X*w - y)^2", "X=m,n; w=n; y=m")
 
@@ -182,13 +182,13 @@ def test_bad_options(options, message):
 
 def test_a_wrong_rule_would_be_caught(monkeypatch):
     # the checker is not a rubber stamp: break tanh's derivative and it reports a mismatch
-    from symgrad.matrix import rules
+    from symgrad.derive import matrix_rules as rules
 
     broken = dict(rules.RULES)
     good = broken["fn"]
     broken["fn"] = rules.Rule(good.numpy, lambda n, g: [rules.E.mul(2, p) for p in good.vjp(n, g)])
     monkeypatch.setattr(rules, "RULES", broken)
-    monkeypatch.setattr("symgrad.matrix.derive.RULES", broken)
+    monkeypatch.setattr("symgrad.derive.matrix.RULES", broken)
     r = check_matrix_gradient("sum(tanh(W*x))", "W=m,n; x=n", "W", points=2)
     assert r.status == "mismatch" and r.gradient_status == "mismatch"
     assert "this is a bug in symgrad" in r.notes[0]

@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symgrad.errors import InputError
-from symgrad.matrix import (
+from symgrad import (
     matrix_codegen,
     matrix_gradient,
     matrix_jacobian,
     parse_matrix,
 )
-from symgrad.matrix.derive import expand_refs, name_shared
-from symgrad.matrix.numeric import Compiled
-from symgrad.matrix.shapes import parse_shapes
+from symgrad.derive.matrix import expand_refs, name_shared
+from symgrad.errors import InputError
+from symgrad.numeric.matrix import Compiled
+from symgrad.parsing.matrix_shapes import parse_shapes
 
 # ---------------------------------------------------------------- the examples
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symgrad.matrix import evaluate_matrix_gradient, matrix_gradient, parse_matrix
-from symgrad.matrix.shapes import parse_shapes
+from symgrad import evaluate_matrix_gradient, matrix_gradient, parse_matrix
+from symgrad.parsing.matrix_shapes import parse_shapes
 
 SIZES = {"m": 4, "n": 3, "k": 5, "p": 2, "h": 3, "d": 2}
 
@@ -562,7 +562,7 @@ def test_every_gradient_reparses_to_itself(expr, shapes, wrt):
 
 @pytest.mark.parametrize("expr, shapes, wrt", [c[1:4] for c in CASES], ids=[c[0] for c in CASES])
 def test_every_identity_passes_the_finite_difference_check(expr, shapes, wrt):
-    from symgrad.matrix import check_matrix_gradient
+    from symgrad import check_matrix_gradient
 
     names = {d for shape in parse_shapes(shapes).values() for d in shape if isinstance(d, str)}
     dims = {d: SIZES[d] for d in names}

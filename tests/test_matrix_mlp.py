@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symgrad import parse
-from symgrad.differentiate import gradient
-from symgrad.matrix import evaluate_matrix_gradient, matrix_gradient
-from symgrad.numeric import compile_exprs
+from symgrad import evaluate_matrix_gradient, matrix_gradient, parse
+from symgrad.derive.partial import gradient
+from symgrad.numeric.compile import compile_exprs
 
 BATCHED = "norm2(y - tanh(X*W' + ones(n)*b')*v)^2"
 SHAPES = "y=n; X=n,n; W=n,n; b=n; v=n"

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symgrad import matrix_latex, parse_matrix, parse_shapes
 from symgrad.errors import InputError, LimitError, ParseError
 from symgrad.limits import Limits
-from symgrad.matrix import latex, parse_matrix, parse_shapes
-from symgrad.matrix.shapes import parse_dims, shape_json, shape_text
+from symgrad.parsing.matrix_shapes import parse_dims, shape_json, shape_text
 
 SHAPES = "X=m,n; w=n; y=m; A=n,n; B=n,n; x=n; u=n; v=n; W=h,n; b=h; V=p,h; z=p; M=m,n"
 
@@ -157,7 +157,7 @@ def test_notation(text, canonical, shape):
 
 
 def test_names_without_a_shape_are_scalars():
-    from symgrad.matrix.expr import variables
+    from symgrad.parsing.matrix_tree import variables
 
     node = P("s*x + t")
     assert node.shape == ("n", 1)
@@ -289,20 +289,20 @@ def test_text_reparses_to_the_same_expression(text):
 
 
 def test_latex_bold_vectors_and_top():
-    assert latex(P("2*X'*(X*w - y)")) == (
+    assert matrix_latex(P("2*X'*(X*w - y)")) == (
         r"2 \mathbf{X}^\top \left(\mathbf{X} \mathbf{w} - \mathbf{y}\right)"
     )
-    assert latex(P("inv(A)'")) == r"\mathbf{A}^{-\top}"
-    assert latex(P("u .* tanh(v) + s*x")) == (
+    assert matrix_latex(P("inv(A)'")) == r"\mathbf{A}^{-\top}"
+    assert matrix_latex(P("u .* tanh(v) + s*x")) == (
         r"\mathbf{u} \odot \tanh\left(\mathbf{v}\right) + s \mathbf{x}"
     )
-    assert latex(P("norm2(θ*x)^2")) == (r"\left\lVert \theta \mathbf{x} \right\rVert_2^{2}")
+    assert matrix_latex(P("norm2(θ*x)^2")) == (r"\left\lVert \theta \mathbf{x} \right\rVert_2^{2}")
 
 
 @settings(max_examples=100, deadline=None)
 @given(vector_expressions())
 def test_unicode_text_reparses_too(text):
-    from symgrad.matrix.notation import unicode_text
+    from symgrad.parsing.matrix_text import unicode_text
 
     try:
         node = P(text)

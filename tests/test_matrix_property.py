@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from symgrad import check_matrix_gradient, matrix_gradient, parse_matrix
 from symgrad.errors import VariableError
-from symgrad.matrix import check_matrix_gradient, matrix_gradient, parse_matrix
 
 SHAPES = "A=n,n; B=m,n; x=n; y=m"
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symgrad.matrix.expr import Node
-from symgrad.matrix.shapes import is_scalar
+from symgrad.parsing.matrix_shapes import is_scalar
+from symgrad.parsing.matrix_tree import Node
 
 # precedence: a sum < a product < a leading minus < a power < a transpose or index < an atom
 ADD, MUL, NEG, POW, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
@@ -27,7 +27,7 @@ ADD, MUL, NEG, POW, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 def text(node: Node) -> str:
     """Text in the input notation; parsing it with the same shapes gives ``node`` back.
 
-    >>> from symgrad.matrix.parse import parse_matrix
+    >>> from symgrad.parsing.matrix import parse_matrix
     >>> text(parse_matrix("2*X'*(X*w - y)", {"X": ("m", "n"), "w": "n", "y": "m"}))
     "2*X'*(X*w - y)"
     """
@@ -52,7 +52,7 @@ def number_text(value: sp.Expr) -> tuple[str, int]:
             mantissa, exp = body.split("e")
             body = f"{mantissa}e{int(exp)}"
         return ("-" + body, NEG) if f < 0 else (body, ATOM)
-    from symgrad.render import expr_text
+    from symgrad.notation import expr_text
 
     shown = expr_text(value)
     if shown.startswith("-"):
@@ -245,6 +245,9 @@ class _TextPrinter:
         return f"{_wrap(self.print(node.args[0]), POSTFIX)}^{node.data}", POW
 
 
+matrix_text = text  # the names symgrad exports
+
+
 # ---------------------------------------------------------------- Unicode
 
 
@@ -255,7 +258,7 @@ def unicode_text(node: Node) -> str:
     """Text for a terminal: ``Xᵀ``, ``⊙``, ``x²``. It re-parses too (the shaped parser reads
     ``ᵀ``, ``⊙`` and superscripts).
 
-    >>> from symgrad.matrix.parse import parse_matrix
+    >>> from symgrad.parsing.matrix import parse_matrix
     >>> unicode_text(parse_matrix("2*X'*(X*w - y) + u .* v.^2", "X=m,n; w=n; y=m; u=n; v=n"))
     '2*Xᵀ*(X*w - y) + u ⊙ v.^2'
     """
@@ -298,7 +301,7 @@ _LATEX_FUNCTIONS = {
 def latex(node: Node) -> str:
     """LaTeX math: bold vectors and matrices, ``^\\top``, ``\\odot``.
 
-    >>> from symgrad.matrix.parse import parse_matrix
+    >>> from symgrad.parsing.matrix import parse_matrix
     >>> latex(parse_matrix("2*X'*(X*w - y)", {"X": ("m", "n"), "w": "n", "y": "m"}))
     '2 \\\\mathbf{X}^\\\\top \\\\left(\\\\mathbf{X} \\\\mathbf{w} - \\\\mathbf{y}\\\\right)'
     """
@@ -447,3 +450,7 @@ class _LatexPrinter(_TextPrinter):
 
     def _print_mpow(self, node):
         return rf"{_lwrap(self.print(node.args[0]), POSTFIX)}^{{{node.data}}}", POW
+
+
+matrix_latex = latex
+matrix_unicode = unicode_text

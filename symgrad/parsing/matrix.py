@@ -13,7 +13,7 @@ Grammar (loosest binding first)::
 ``*`` is the matrix product when both sides are matrices or vectors, scalar multiplication
 otherwise; ``^`` of a square matrix is its matrix power. The text is never evaluated: each
 token is matched against a fixed grammar and every node is built by a constructor of
-``symgrad.matrix.expr``.
+``symgrad.parsing.matrix_tree``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import sympy as sp
 from symgrad.errors import InputError, LimitError, ParseError
 from symgrad.functions import function_table, normalize_name
 from symgrad.limits import Limits, current_limits
-from symgrad.matrix import expr as E
-from symgrad.matrix.expr import Node
-from symgrad.matrix.shapes import SCALAR, Dim, Shape, parse_shapes, vector
+from symgrad.parsing import matrix_tree as E
+from symgrad.parsing.matrix_shapes import SCALAR, Dim, Shape, parse_shapes, vector
+from symgrad.parsing.matrix_tree import Node
 
 MAX_MATRIX_POWER = 64  # the derivative of A^k has k terms
 

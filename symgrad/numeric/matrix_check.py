@@ -18,10 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symgrad.check import CLAIM_ATOL, CLAIM_RTOL, DEFAULT_ATOL, DEFAULT_RTOL, STEP
-from symgrad.errors import InputError, ParseError, VariableError
-from symgrad.matrix import expr as E
-from symgrad.matrix.derive import (
+from symgrad.derive.matrix import (
     ExprLike,
     ShapesLike,
     WrtLike,
@@ -31,11 +28,21 @@ from symgrad.matrix.derive import (
     tidy,
     variable_shapes,
 )
-from symgrad.matrix.expr import Node
-from symgrad.matrix.numeric import Compiled, load_point, nested, point_arrays
-from symgrad.matrix.results import MatrixCheckResult, MatrixClaimVerdict, MatrixGradient
-from symgrad.matrix.shapes import Shape, dim_names, parse_dims, shape_text, transposed
-from symgrad.verdicts import MISMATCH, PASS, UNVERIFIABLE, fmt_number
+from symgrad.errors import InputError, ParseError, VariableError
+from symgrad.notation import fmt_number
+from symgrad.numeric.check import CLAIM_ATOL, CLAIM_RTOL, DEFAULT_ATOL, DEFAULT_RTOL, STEP
+from symgrad.numeric.matrix import Compiled, load_point, nested, point_arrays
+from symgrad.parsing import matrix_tree as E
+from symgrad.parsing.matrix_shapes import Shape, dim_names, parse_dims, shape_text, transposed
+from symgrad.parsing.matrix_tree import Node
+from symgrad.results import (
+    MISMATCH,
+    PASS,
+    UNVERIFIABLE,
+    MatrixCheckResult,
+    MatrixClaimVerdict,
+    MatrixGradient,
+)
 
 DEFAULT_POINTS = 10
 MAX_POINTS = 10_000
@@ -115,7 +122,7 @@ def _claims(
     declared: Mapping[str, Shape],
     variables: Sequence[Node],
 ) -> tuple[Node, ...]:
-    from symgrad.matrix.parse import parse_matrix
+    from symgrad.parsing.matrix import parse_matrix
 
     if claims and len(claims) != len(grad.wrt):
         raise InputError(

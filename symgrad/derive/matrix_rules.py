@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symgrad.matrix import expr as E
-from symgrad.matrix.expr import Node
+from symgrad.functions import function_table
+from symgrad.parsing import matrix_tree as E
+from symgrad.parsing.matrix_tree import Node
 
 Code = list[str]
 Size = Callable[[object], str]
@@ -105,14 +106,21 @@ def _mul_code(n: Node, a: Code, size: Size) -> str:
     return "(" + " * ".join(parts) + ")"
 
 
-def _fn_code(n: Node, a: Code, size: Size) -> str:
-    from symgrad.matrix.codegen import function_code
+def function_code(node: Node) -> tuple[str, str | None]:
+    """The numpy spelling of a table function applied elementwise (``numpy.tanh``, or a
+    helper's name) and the helper's definition where it needs one."""
+    spelling = function_table()[node.data].numpy
+    if spelling.startswith("def "):
+        return spelling[4 : spelling.index("(")], spelling
+    return spelling, None
 
+
+def _fn_code(n: Node, a: Code, size: Size) -> str:
     if n.data == "log":  # losses in stable forms: log(sigmoid(u)), log(1 - sigmoid(u)), ...
         stable = _stable_log(n.args[0], size)
         if stable:
             return stable
-    return f"{function_code(n)}({', '.join(a)})"
+    return f"{function_code(n)[0]}({', '.join(a)})"
 
 
 def _stable_log(u: Node, size) -> str | None:

@@ -1,7 +1,7 @@
 """Numbers for shaped expressions: points given as nested lists (``--at @point.json``),
 compiled numpy functions, and a gradient evaluated at a point.
 
->>> from symgrad.matrix.derive import matrix_gradient
+>>> from symgrad.derive.matrix import matrix_gradient
 >>> g = matrix_gradient("norm2(X*w - y)^2", "X=m,n; w=n; y=m", wrt="w")
 >>> r = evaluate_matrix_gradient(g, {"X": [[1, 0], [0, 1], [1, 1]], "w": [1, 2], "y": [0, 0, 0]})
 >>> r.value, r.gradient_value, r.dims
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from symgrad.derive.matrix import expand_refs
 from symgrad.errors import InputError, VariableError
 from symgrad.functions import normalize_name
-from symgrad.matrix import expr as E
-from symgrad.matrix.codegen import body_lines, module_source
-from symgrad.matrix.derive import expand_refs
-from symgrad.matrix.expr import Node
-from symgrad.matrix.results import MatrixGradient, MatrixGradientAt, Nested
-from symgrad.matrix.shapes import MAX_DIM, Shape, shape_text
+from symgrad.numeric.matrix_code import body_lines, module_source
+from symgrad.parsing import matrix_tree as E
+from symgrad.parsing.matrix_shapes import MAX_DIM, Shape, shape_text
+from symgrad.parsing.matrix_tree import Node
+from symgrad.results import MatrixGradient, MatrixGradientAt, Nested
 
 MAX_POINT_CHARS = 50_000_000
 MAX_ENTRIES = 10_000_000  # numbers in one point file

@@ -21,10 +21,7 @@ import keyword
 from collections.abc import Mapping, Sequence
 
 from symgrad import __version__
-from symgrad.codegen import FUNCTIONS as SCALAR_FUNCTIONS
-from symgrad.errors import InputError
-from symgrad.matrix import expr as E
-from symgrad.matrix.derive import (
+from symgrad.derive.matrix import (
     ExprLike,
     ShapesLike,
     WrtLike,
@@ -32,21 +29,20 @@ from symgrad.matrix.derive import (
     matrix_gradient,
     variable_shapes,
 )
-from symgrad.matrix.expr import Node
-from symgrad.matrix.results import MatrixCode
-from symgrad.matrix.rules import HELPER_OPS, HELPERS, RULES
-from symgrad.matrix.shapes import Shape
+from symgrad.derive.matrix_rules import HELPER_OPS, HELPERS, RULES, function_code
+from symgrad.errors import InputError
+from symgrad.functions import FUNCTIONS
+from symgrad.parsing import matrix_tree as E
+from symgrad.parsing.matrix_shapes import Shape
+from symgrad.parsing.matrix_tree import Node
+from symgrad.results import MatrixCode
 
-RESERVED = {"numpy", "math", "value", "gradient", *SCALAR_FUNCTIONS, *HELPERS}
+RESERVED = {"numpy", "math", "value", "gradient", *HELPERS}
+RESERVED |= {
+    e.numpy[4 : e.numpy.index("(")] for e in FUNCTIONS if (e.numpy or "").startswith("def ")
+}
 TARGETS = ("numpy",)
 DOC_EXPRESSION_CHARS = 300
-
-
-def function_code(node: Node) -> str:
-    """The numpy spelling of a table function (``numpy.tanh``, or a helper's name)."""
-    key = E.function_class(node.data).__name__
-    spelling = SCALAR_FUNCTIONS[key][0]
-    return key if spelling.startswith("def ") else spelling
 
 
 def _helper(node: Node) -> tuple[str, str] | None:
@@ -55,10 +51,9 @@ def _helper(node: Node) -> tuple[str, str] | None:
         name = HELPER_OPS[node.op]
         return name, HELPERS[name]
     if node.op == "fn":
-        key = E.function_class(node.data).__name__
-        spelling = SCALAR_FUNCTIONS[key][0]
-        if spelling.startswith("def "):
-            return key, spelling
+        name, definition = function_code(node)
+        if definition:
+            return name, definition
     return None
 
 
@@ -228,7 +223,7 @@ def matrix_codegen(
 
 
 def _shape_doc(shape: Shape) -> str:
-    from symgrad.matrix.shapes import is_scalar
+    from symgrad.parsing.matrix_shapes import is_scalar
 
     if is_scalar(shape):
         return "a float"

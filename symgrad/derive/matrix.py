@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from symgrad.derive.matrix_rules import RULES
 from symgrad.errors import InputError, VariableError
-from symgrad.matrix import expr as E
-from symgrad.matrix.expr import Node
-from symgrad.matrix.results import MatrixGradient, MatrixJacobian
-from symgrad.matrix.rules import RULES
-from symgrad.matrix.shapes import SCALAR, Shape, parse_shapes, shape_text
+from symgrad.parsing import matrix_tree as E
+from symgrad.parsing.matrix_shapes import SCALAR, Shape, parse_shapes, shape_text
+from symgrad.parsing.matrix_tree import Node
+from symgrad.results import MatrixGradient, MatrixJacobian
 
 ExprLike = str | Node
 ShapesLike = Mapping[str, object] | str | Sequence[str] | None
@@ -254,14 +254,14 @@ def name_shared(
     """Name every subexpression used more than once in ``outputs`` (``t0``, ``t1``, ...,
     as ``--cse`` does): the definitions in evaluation order, and ``outputs`` in their terms.
 
-    >>> from symgrad.matrix.parse import parse_matrix
+    >>> from symgrad.parsing.matrix import parse_matrix
     >>> u = parse_matrix("tanh(W*x)", "W=m,n; x=n")
     >>> defs, (out,) = name_shared([E.mul(u, E.call("exp", u))])
     >>> defs, out
     ((('t0', tanh(W*x)),), t0 .* exp(t0))
     """
+    from symgrad.derive.reverse import name_prefix
     from symgrad.functions import symbol
-    from symgrad.reverse import name_prefix
 
     order = E.walk(*outputs)
     uses: dict[Node, int] = {}
@@ -387,14 +387,14 @@ def as_node(expr: ExprLike, shapes: ShapesLike) -> tuple[Node, dict[str, Shape]]
         return expr, table
     if not isinstance(expr, str):
         raise InputError(f"expected an expression or text, got {type(expr).__name__}")
-    from symgrad.matrix.parse import parse_matrix
+    from symgrad.parsing.matrix import parse_matrix
 
     return parse_matrix(expr, table), table
 
 
 def variable_shapes(node: Node, declared: Mapping[str, Shape] = {}) -> dict[str, Shape]:
     """The shape of every variable in ``node``, in natural order of their names."""
-    from symgrad.differentiate import natural_key
+    from symgrad.derive.partial import natural_key
 
     found = {v.name: v.shape for v in E.variables(node)}
     return {k: found[k] for k in sorted(found, key=natural_key)}

@@ -28,7 +28,7 @@ from sympy.core.function import FunctionClass
 
 from symgrad.errors import InputError
 from symgrad.functions import FUNCTIONS
-from symgrad.matrix.shapes import (
+from symgrad.parsing.matrix_shapes import (
     SCALAR,
     Dim,
     Shape,
@@ -67,7 +67,7 @@ class Node:
         return self._hash
 
     def __repr__(self) -> str:
-        from symgrad.matrix.notation import text
+        from symgrad.parsing.matrix_text import text
 
         return text(self)
 
@@ -148,7 +148,7 @@ def unknown(shape: Shape) -> bool:
 
 
 def _shape_error(op: str, nodes: Iterable[Node], detail: str = "") -> InputError:
-    from symgrad.matrix.notation import text
+    from symgrad.parsing.matrix_text import text
 
     parts = [f"{text(n)} is {_shape_words(n.shape)}" for n in nodes]
     return InputError(f"{op}: {' and '.join(parts)}{detail}")
@@ -441,7 +441,7 @@ def _fit_chain(ops: list[Node]) -> list[Node]:
 
 
 def _matmul_error(left: Node, right: Node) -> InputError:
-    from symgrad.matrix.notation import text
+    from symgrad.parsing.matrix_text import text
 
     hint = ""
     if left.shape[1] == 1 and right.shape[1] == 1 and left.shape[0] == right.shape[0]:
@@ -453,7 +453,7 @@ def _matmul_error(left: Node, right: Node) -> InputError:
         hint = f"; did you mean {text(transpose(left))}*... ?"
     elif left.shape[1] == right.shape[1]:
         hint = "; did you mean ...*" + text(transpose(right)) + " ?"
-    from symgrad.matrix.notation import operand_text
+    from symgrad.parsing.matrix_text import operand_text
 
     a, b = operand_text(left), operand_text(right)
     return InputError(
