@@ -29,6 +29,7 @@ from symgrad.derive.matrix import (
     variable_shapes,
 )
 from symgrad.errors import InputError, ParseError, VariableError
+from symgrad.functions import function_table
 from symgrad.notation import fmt_number
 from symgrad.numeric.check import CLAIM_ATOL, CLAIM_RTOL, DEFAULT_ATOL, DEFAULT_RTOL, STEP
 from symgrad.numeric.matrix import Compiled, load_point, nested, point_arrays
@@ -50,8 +51,6 @@ DEFAULT_SIZES = (3, 4, 2, 5, 6, 7, 8, 9)  # distinct sizes: a transposed result 
 MAX_CHECK_ENTRIES = 100_000  # entries of the variables checked at one point
 TRIES_PER_POINT = 40
 _EPS = np.finfo(float).eps
-# functions whose derivative jumps: the argument whose sign decides the branch
-KINKS = {"abs": 0, "relu": 0, "sign": 0, "Heaviside": 0, "max": None, "min": None}
 CONDITION_LIMIT = 1e4  # a random square matrix worse than this is drawn again for inv/det
 SINGULAR = 1e10  # condition number past which a matrix counts as singular
 
@@ -465,12 +464,18 @@ def _size(shape: Shape, sizes: Mapping[str, int]) -> int:
 
 
 def _kink_subjects(node: Node) -> list[Node]:
-    """The arguments whose sign decides a branch of abs, relu, max, ... in ``node``."""
+    """Where a function of ``node`` has a kink or a jump (the table's ``kink`` and ``step``):
+    the expressions whose sign decides the branch (``relu(u)``: u; ``max(a, b)``: a - b)."""
     found: dict[Node, None] = {}
     for n in E.walk(node):
-        if n.op == "fn" and n.data in KINKS:
-            subject = n.args[0] if len(n.args) == 1 else E.sub(n.args[0], n.args[1])
-            found[subject] = None
+        if n.op != "fn":
+            continue
+        entry = function_table()[n.data]
+        xs = E._dummies(len(n.args))
+        binding = dict(zip(xs, n.args))
+        for where in (entry.kink, entry.step):
+            for subject in where(xs) if where else ():
+                found[E.from_sympy(subject, binding)] = None
     return list(found)
 
 
