@@ -223,6 +223,8 @@ class MatrixJacobian:
     shapes: Mapping[str, Shape]
     wrt: tuple[str, ...]
     blocks: tuple[Shaped, ...]
+    cse: Optional[tuple[tuple[str, Shaped], ...]] = None
+    """Shared subexpressions ``(name, definition)`` that ``blocks`` may use (``cse=True``)."""
     notes: tuple[str, ...] = ()
 
     @property
@@ -240,6 +242,20 @@ class MatrixGradientAt:
     dims: Mapping[str, int]
     value: Optional[float]
     gradient_value: tuple[Nested, ...]
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class MatrixJacobianAt:
+    """``jacobian`` evaluated at ``at``: the expression's value (a list, the vector's entries)
+    and each block as a list of rows; ``dims`` the sizes the arrays gave."""
+
+    jacobian: MatrixJacobian
+    at: Mapping[str, Nested]
+    dims: Mapping[str, int]
+    value: Nested
+    jacobian_value: tuple[Nested, ...]
     notes: tuple[str, ...] = ()
     exit_code: int = 0
 

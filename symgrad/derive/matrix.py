@@ -473,7 +473,7 @@ def matrix_gradient(
 
 
 def matrix_jacobian(
-    expr: ExprLike, shapes: ShapesLike = None, wrt: WrtLike = None
+    expr: ExprLike, shapes: ShapesLike = None, wrt: WrtLike = None, *, cse: bool = False
 ) -> MatrixJacobian:
     """The Jacobian of a vector-valued expression with respect to vectors (or scalars).
 
@@ -503,11 +503,16 @@ def matrix_jacobian(
     all_shapes = variable_shapes(node)
     for v in variables:
         all_shapes.setdefault(v.name, v.shape)
+    blocks = [tidy(b) for b in blocks]
+    definitions = None
+    if cse:
+        definitions, blocks = name_shared(blocks, all_shapes)
     return MatrixJacobian(
         expression=node,
         shapes=all_shapes,
         wrt=tuple(v.name for v in variables),
-        blocks=tuple(tidy(b) for b in blocks),
+        blocks=tuple(blocks),
+        cse=definitions,
         notes=tuple(notes),
     )
 

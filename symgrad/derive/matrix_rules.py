@@ -92,7 +92,8 @@ def _mul_code(n: Node, a: Code, size: Size) -> str:
         if base.op == "norm2" and e.is_Integer and e % 2 == 0:
             # norm2(v)^2 is the sum of squares: no square root to round
             inner = size.code(base.args[0])
-            parts.append(f"numpy.sum({inner} * {inner}, {_ALL}) ** {int(e) // 2}")
+            power = "" if e == 2 else f" ** {int(e) // 2}"
+            parts.append(f"numpy.sum({inner} * {inner}, {_ALL}){power}")
         elif e == 1:
             parts.append(code)
         elif e == sp.S.Half:

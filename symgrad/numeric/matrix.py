@@ -24,7 +24,13 @@ from symgrad.numeric.matrix_code import body_lines, module_source
 from symgrad.parsing import matrix_tree as E
 from symgrad.parsing.matrix_shapes import MAX_DIM, Shape, shape_text
 from symgrad.parsing.matrix_tree import Node
-from symgrad.results import MatrixGradient, MatrixGradientAt, Nested
+from symgrad.results import (
+    MatrixGradient,
+    MatrixGradientAt,
+    MatrixJacobian,
+    MatrixJacobianAt,
+    Nested,
+)
 
 MAX_POINT_CHARS = 50_000_000
 MAX_ENTRIES = 10_000_000  # numbers in one point file
@@ -76,14 +82,19 @@ class Compiled:
 
 
 def load_point(source: str | Mapping) -> dict[str, Nested]:
-    """A point from ``@file.json`` (or a path ending in .json, or JSON text, or a mapping):
-    each variable's value, a number or nested lists in its shape.
+    """A point from ``@file.json`` (or a path ending in .json, JSON text, ``name=value`` pairs
+    whose values are numbers, constants or JSON lists, or a mapping): each variable's value, a
+    number or nested lists in its shape.
 
     >>> load_point('{"w": [1, 2], "s": 0.5}')
     {'w': [1, 2], 's': 0.5}
+    >>> load_point("w=[1, 2], A=[[1, 0], [0, 1]], s=pi/4")
+    {'w': [1, 2], 'A': [[1, 0], [0, 1]], 's': 0.7853981633974483}
     """
     if isinstance(source, Mapping):
         data = dict(source)
+    elif _pairs(source):
+        data = _pairs(source)
     else:
         text = source.strip()
         if text.startswith("@") or (text.endswith(".json") and not text.startswith("{")):
@@ -106,6 +117,51 @@ def load_point(source: str | Mapping) -> dict[str, Nested]:
     if not isinstance(data, dict):
         raise InputError('a point is a JSON object of values, such as {"w": [1, 0], "s": 2}')
     return {normalize_name(str(k)): v for k, v in data.items()}
+
+
+def _pairs(text: str) -> dict[str, Nested] | None:
+    """``w=[1, 2], s=0.5`` as a mapping; None for text that is not name=value pairs."""
+    text = text.strip()
+    if not text or text[0] in "{@[" or "=" not in text or text.endswith(".json"):
+        return None
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    point: dict[str, Nested] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        name = normalize_name(name.strip())
+        if not eq or not name or not value.strip():
+            raise InputError(
+                f"expected name=value in --at, got {item.strip()!r} (e.g. --at 'w=[1, 2], s=0.5' "
+                "or --at @point.json)"
+            )
+        if name in point:
+            raise InputError(f"'{name}' is given twice in --at")
+        value = value.strip()
+        if value.startswith("["):
+            try:
+                point[name] = json.loads(value)
+            except json.JSONDecodeError as err:
+                raise InputError(f"the value of {name} in --at is not a list: {err.msg}") from None
+        else:
+            from symgrad.errors import ParseError
+            from symgrad.numeric.points import constant_value
+
+            try:
+                point[name] = constant_value(value)
+            except ParseError as err:
+                raise InputError(
+                    f"the value of {name} in --at is not a number: {err.message}"
+                ) from None
+    return point
 
 
 def _array(name: str, value: Nested) -> np.ndarray:
@@ -253,6 +309,42 @@ def evaluate_matrix_gradient(
         notes=tuple(notes),
         exit_code=0 if not notes else 4,
     )
+
+
+def evaluate_matrix_jacobian(
+    jac: MatrixJacobian, at: str | Mapping[str, Nested], dims: Mapping[str, int] | None = None
+) -> MatrixJacobianAt:
+    """The value and every block of ``jac`` at ``at`` (see ``evaluate_matrix_gradient``)."""
+    point = load_point(at)
+    variables = [E.sym(n, s) for n, s in jac.shapes.items()]
+    arrays, dims = point_arrays(variables, point, dims or {})
+    blocks = [expand_refs(b, jac.cse or ()) for b in jac.blocks]
+    compiled = Compiled([jac.expression, *blocks], variables, dims)
+    out = compiled(*(arrays[v.name] for v in variables))
+    sized = [tuple(dims.get(d, d) for d in n.shape) for n in (jac.expression, *blocks)]
+    value = nested(out[0], sized[0])
+    values = tuple(_rows(o) for o in out[1:])
+    notes = []
+    if has_none(value) or any(has_none(v) for v in values):
+        notes.append(
+            "some values are not finite real numbers here (null): the point is outside the "
+            "domain or at a singular matrix"
+        )
+    return MatrixJacobianAt(
+        jacobian=jac,
+        at={v.name: point[v.name] for v in variables},
+        dims=dims,
+        value=value,
+        jacobian_value=values,
+        notes=tuple(notes),
+        exit_code=0 if not notes else 4,
+    )
+
+
+def _rows(array: np.ndarray) -> Nested:
+    """A Jacobian block as a list of rows, always (a 1×n block is one row)."""
+    array = np.asarray(array, dtype=float)
+    return [[x if math.isfinite(x) else None for x in map(float, row)] for row in array]
 
 
 def evaluator(outputs: Sequence[Node], variables: Sequence[Node], dims) -> Callable:

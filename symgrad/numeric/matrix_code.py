@@ -18,6 +18,7 @@ is a column, a scalar ``(..., 1, 1)``), so one call evaluates many points at onc
 from __future__ import annotations
 
 import keyword
+import re
 from collections.abc import Mapping, Sequence
 
 from symgrad import __version__
@@ -117,7 +118,22 @@ def body_lines(
         count += 1
         lines.append(f"{indent}{name} = {text}")
         code[node] = name
-    return lines, [code[o] for o in outputs], set(helpers.values())
+    outs = [code[o] for o in outputs]
+    return _live(lines, outs), outs, set(helpers.values())
+
+
+def _live(lines: list[str], outputs: list[str]) -> list[str]:
+    """``lines`` without the assignments nothing reads (a norm whose square was computed
+    as a sum of squares)."""
+    used = set(re.findall(r"\b_t\d+\b", " ".join(outputs)))
+    kept: list[str] = []
+    for line in reversed(lines):
+        name, _, value = line.strip().partition(" = ")
+        if name.startswith("_t") and name not in used:
+            continue
+        used.update(re.findall(r"\b_t\d+\b", value))
+        kept.append(line)
+    return kept[::-1]
 
 
 def module_source(

@@ -28,7 +28,7 @@ import sympy as sp
 
 from symgrad.errors import InputError, LimitError, ParseError
 from symgrad.functions import function_table, normalize_name
-from symgrad.limits import Limits, current_limits
+from symgrad.limits import FROM_FILE, Limits, current_limits
 from symgrad.parsing import matrix_tree as E
 from symgrad.parsing.matrix_shapes import SCALAR, Dim, Shape, parse_shapes, vector
 from symgrad.parsing.matrix_tree import Node
@@ -149,10 +149,11 @@ def parse_matrix(
         not (isinstance(v, tuple) and len(v) == 2) for v in shapes.values()
     ):
         shapes = parse_shapes(shapes)
-    if len(text) > limits.max_chars:
+    cap = limits.max_file_chars if FROM_FILE.get() else limits.max_chars
+    if len(text) > cap:
         raise LimitError(
-            f"expression is {len(text):,} characters, over the limit of {limits.max_chars:,} "
-            "(raise it with --max-chars)"
+            f"expression is {len(text):,} characters, over the limit of {cap:,} "
+            "(raise it with --max-chars, or read a large expression with --file)"
         )
     if not text.strip():
         raise ParseError("empty expression: type something such as norm2(X*w - y)^2", column=1)

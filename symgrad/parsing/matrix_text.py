@@ -327,7 +327,8 @@ class _LatexPrinter(_TextPrinter):
     def _print_sym(self, node):
         return name_latex(node.data, not node.is_scalar), ATOM
 
-    _print_ref = _print_sym
+    def _print_ref(self, node):  # a name of --cse: t_{0}, as its definition line writes it
+        return name_latex(node.data, False), ATOM
 
     def _print_num(self, node):
         value = node.data
