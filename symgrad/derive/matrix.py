@@ -481,6 +481,9 @@ def matrix_jacobian(
     (diag(1 - tanh(W*x + b).^2)*W,)
     >>> matrix_jacobian("softmax(z)", "z=n").blocks
     (diag(softmax(z)) - softmax(z)*softmax(z)',)
+
+    Without ``wrt``, by every vector and scalar variable (a matrix's Jacobian would be a
+    tensor).
     """
     node, declared = as_node(expr, shapes)
     if node.shape[0] != 1 and node.shape[1] != 1:
@@ -489,6 +492,13 @@ def matrix_jacobian(
             "vector-valued expression (take one column, or differentiate an entry)"
         )
     variables, notes = resolve_wrt(node, wrt, declared)
+    if wrt is None:  # by default, every variable a Jacobian can be taken by
+        variables = [v for v in variables if v.shape[0] == 1 or v.shape[1] == 1]
+        if not variables:
+            raise VariableError(
+                "the expression has no vector or scalar variable to take a Jacobian by; name "
+                "one with --wrt, or use grad on a scalar"
+            )
     blocks = []
     rows = node.shape[1] if node.shape[0] == 1 and node.shape[1] != 1 else node.shape[0]
     for v in variables:
