@@ -53,6 +53,7 @@ TRIES_PER_POINT = 40
 _EPS = np.finfo(float).eps
 CONDITION_LIMIT = 1e4  # a random square matrix worse than this is drawn again for inv/det
 SINGULAR = 1e10  # condition number past which a matrix counts as singular
+CHUNK_FLOATS = 4_000_000  # numbers in the stacked arrays of one call of the stencil (32 MB)
 
 
 # ---------------------------------------------------------------- the library
@@ -189,6 +190,8 @@ class _Checker:
         self.needs_conditioning = bool(self.inverted)
 
     def compile(self, sizes):
+        # the largest matrix any node makes at these sizes: it sets the stencil's chunks
+        self.largest = max(_size(n.shape, sizes) for n in E.walk(self.grad.expression, *self.kinks))
         main = Compiled(
             [self.grad.expression, *self.grad.partials, *self.claims, *self.inverted],
             self.variables,
@@ -235,20 +238,28 @@ class _Checker:
         x = arrays[var.name]
         rows, cols = x.shape
         n = rows * cols
-        h = step * np.maximum(1.0, np.abs(x)).reshape(-1)
-        eye = np.eye(n)
-        up = x.reshape(1, -1) + eye * h[:, None]
-        down = x.reshape(1, -1) - eye * h[:, None]
-        width = np.diagonal(up - down)  # the step actually taken, after rounding
-        stack = np.concatenate([up, down]).reshape(2 * n, rows, cols)
-        args = [stack if v.name == var.name else arrays[v.name][None] for v in self.variables]
-        out = value_fn(*args)
-        f = out[0][:, 0, 0]
-        f_up, f_down = f[:n], f[n:]
-        ok = np.isfinite(f_up) & np.isfinite(f_down)
-        for subject, at_base in zip(out[1:], base[1:]):
-            same = np.sign(subject) == np.sign(at_base)
-            ok &= same.reshape(2 * n, -1).all(axis=1).reshape(2, n).all(axis=0)
+        flat = x.reshape(-1)
+        h = step * np.maximum(1.0, np.abs(flat))
+        width = (flat + h) - (flat - h)  # the step actually taken, after rounding
+        f_up, f_down, ok = np.empty(n), np.empty(n), np.ones(n, dtype=bool)
+        # the stencil in chunks, so that the stacked matrices stay small whatever the sizes
+        chunk = max(1, CHUNK_FLOATS // (2 * max(n, self.largest)))
+        for start in range(0, n, chunk):
+            k = np.arange(start, min(start + chunk, n))
+            up = np.repeat(flat[None], len(k), axis=0)
+            down = up.copy()
+            up[np.arange(len(k)), k] += h[k]
+            down[np.arange(len(k)), k] -= h[k]
+            stack = np.concatenate([up, down]).reshape(2 * len(k), rows, cols)
+            args = [stack if v.name == var.name else arrays[v.name][None] for v in self.variables]
+            out = value_fn(*args)
+            f = out[0][:, 0, 0]
+            f_up[k], f_down[k] = f[: len(k)], f[len(k) :]
+            part = np.isfinite(f[: len(k)]) & np.isfinite(f[len(k) :])
+            for subject, at_base in zip(out[1:], base[1:]):
+                same = np.sign(subject) == np.sign(at_base)
+                part &= same.reshape(2 * len(k), -1).all(axis=1).reshape(2, len(k)).all(axis=0)
+            ok[k] = part
         with np.errstate(all="ignore"):
             fd = (f_up - f_down) / width
             rounding = 64 * _EPS * (np.abs(f_up) + np.abs(f_down) + abs(value)) / width
