@@ -7,8 +7,9 @@ defined).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import sympy as sp
 
@@ -170,3 +171,165 @@ class ValuesAt:
     values: float | tuple[tuple[float | None, ...], ...] | None
     notes: tuple[str, ...] = ()
     exit_code: int = 0
+
+
+# ---------------------------------------------------------------- vectors and matrices
+#
+# Results of matrix calculus (symgrad.derive.matrix, symgrad.numeric.matrix*). Every one
+# carries ``shapes`` (each variable's shape) so that a printer can show them. A shape is
+# ``(rows, cols)``: a vector of ``n`` is ``("n", 1)``, a scalar ``(1, 1)``. A ``Shaped`` is a
+# node of symgrad.parsing.matrix_tree (typed loosely here: results sit below parsing). Numbers
+# in a variable's shape are ``Nested``: a float, a list (a vector) or a list of rows (a matrix),
+# None where a value is not finite.
+
+Shaped = Any  # symgrad.parsing.matrix_tree.Node
+Shape = tuple  # (rows, cols), each a name or a number
+Nested = Any
+
+
+@dataclass(frozen=True)
+class MatrixGradient:
+    """The gradient of the scalar ``expression``: ``partials[i]`` is dL/d ``wrt[i]``, in
+    the shape of that variable (``partial_shapes[i]``), in matrix notation."""
+
+    expression: Shaped
+    shapes: Mapping[str, Shape]
+    wrt: tuple[str, ...]
+    partials: tuple[Shaped, ...]
+    cse: Optional[tuple[tuple[str, Shaped], ...]] = None
+    """Shared subexpressions ``(name, definition)`` in order, that ``partials`` may use;
+    None unless asked for (``cse=True``)."""
+    notes: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> Shaped:
+        """The partial derivative for the variable called ``name``."""
+        for var, partial in zip(self.wrt, self.partials):
+            if var == name:
+                return partial
+        raise KeyError(name)
+
+    @property
+    def partial_shapes(self) -> tuple[Shape, ...]:
+        return tuple(self.shapes[v] for v in self.wrt)
+
+
+@dataclass(frozen=True)
+class MatrixJacobian:
+    """The Jacobian of a vector-valued ``expression``: ``blocks[i]`` is d expression /
+    d ``wrt[i]``, a matrix with one row per entry of the expression and one column per
+    entry of the variable."""
+
+    expression: Shaped
+    shapes: Mapping[str, Shape]
+    wrt: tuple[str, ...]
+    blocks: tuple[Shaped, ...]
+    cse: Optional[tuple[tuple[str, Shaped], ...]] = None
+    """Shared subexpressions ``(name, definition)`` that ``blocks`` may use (``cse=True``)."""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def block_shapes(self) -> tuple[Shape, ...]:
+        return tuple(b.shape for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class MatrixGradientAt:
+    """``gradient`` evaluated at ``at``: the value and each partial as nested lists in the
+    variable's shape; ``dims`` the sizes the arrays gave to the named dimensions."""
+
+    gradient: MatrixGradient
+    at: Mapping[str, Nested]
+    dims: Mapping[str, int]
+    value: Optional[float]
+    gradient_value: tuple[Nested, ...]
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class MatrixJacobianAt:
+    """``jacobian`` evaluated at ``at``: the expression's value (a list, the vector's entries)
+    and each block as a list of rows; ``dims`` the sizes the arrays gave."""
+
+    jacobian: MatrixJacobian
+    at: Mapping[str, Nested]
+    dims: Mapping[str, int]
+    value: Nested
+    jacobian_value: tuple[Nested, ...]
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class MatrixClaimVerdict:
+    """Whether ``claim`` is dL/d ``variable`` (``derivative``), entry by entry.
+
+    ``method`` says how a pass was decided (``symbolic``: the same expression once both are
+    in canonical form; ``numeric``: equal at every point tried). A mismatch carries the
+    point (``counterexample``), the ``entry`` (row, column) that differs most, both values
+    there, their difference, the finite difference there and, where cheap, a ``hint``
+    (a sign error, a constant factor, a transpose).
+    """
+
+    variable: str
+    claim: Shaped
+    derivative: Shaped
+    status: str
+    method: Optional[str] = None
+    points: int = 0
+    counterexample: Optional[Mapping[str, Nested]] = None
+    entry: Optional[tuple[int, int]] = None
+    claimed_value: Optional[float] = None
+    true_value: Optional[float] = None
+    difference: Optional[float] = None
+    finite_difference: Optional[float] = None
+    hint: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MatrixCheckResult:
+    """The matrix gradient against central finite differences, entry by entry, at random
+    matrices of ``dims`` sizes (or at the point ``at``), and the claims if any.
+
+    ``status`` is the verdict on everything (claims included), ``gradient_status`` that of
+    the finite differences alone; ``points`` how many points were checked, ``entries`` how
+    many gradient entries were compared in all. ``worst`` names the variable and entry where
+    the error was largest relative to the tolerance, ``worst_point`` the point.
+    """
+
+    gradient: MatrixGradient
+    status: str
+    points: int
+    rtol: float
+    atol: float
+    dims: Mapping[str, int]
+    gradient_status: str = UNVERIFIABLE
+    entries: int = 0
+    max_abs_error: Optional[float] = None
+    max_rel_error: Optional[float] = None
+    worst: Optional[tuple[str, tuple[int, int]]] = None
+    worst_point: Optional[Mapping[str, Nested]] = None
+    at: Optional[Mapping[str, Nested]] = None
+    claims: tuple[MatrixClaimVerdict, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+
+@dataclass(frozen=True)
+class MatrixCode:
+    """Python source defining ``name(*arguments) -> (value, gradient)`` on numpy arrays."""
+
+    expression: Shaped
+    shapes: Mapping[str, Shape]
+    wrt: tuple[str, ...]
+    arguments: tuple[str, ...]
+    target: str
+    name: str
+    source: str

@@ -25,6 +25,7 @@ from symgrad import __version__
 from symgrad.cli.batch_command import BatchCommand
 from symgrad.cli.loop import Compute, as_error, read, silence_stdout
 from symgrad.cli.options import FORMAT, ExpressionCommand, HeadedCommand, resolve_format
+from symgrad.cli.shaped import DimsOpt, ShapeOpt, shaped
 from symgrad.errors import InputError, OutputError, SymgradError
 
 # sympy's cache holds 1,000 results by default, too few for a stream: with 20,000 a
@@ -231,11 +232,19 @@ def _not_both(at: str | None, cse: bool) -> None:
 
 
 @expression_command()
-def grad(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compute:
+def grad(
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    cse: CseOpt = False,
+    shape: ShapeOpt = None,
+    dims: DimsOpt = None,
+) -> Compute:
     """Every partial derivative of EXPR and its gradient vector.
 
     With --at, also the value and the gradient at that point (exit 4 where they are not
-    real and finite: outside the domain, at a kink).
+    real and finite: outside the domain, at a kink). With --shape, names are vectors and
+    matrices and each partial is one matrix formula in the shape of its variable; --at then
+    takes nested lists (@point.json, or 'X=[[1, 2], [3, 4]], w=[1, 0]').
 
     \b
     Examples:
@@ -246,10 +255,17 @@ def grad(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compute:
       symgrad grad '$\\frac{y}{wx+b}x$' --wrt w,b
       symgrad grad "tanh(w*x + b)^2" --cse
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
+      symgrad grad "norm2(X*w - y)^2" --wrt w --shape X=m,n --shape w=n --shape y=m
+      symgrad grad "sum(x + b)" --wrt b --shape 'x=3,4; b=3,4'
     """
     from symgrad.derive.partial import gradient
 
     _not_both(at, cse)
+    shapes = shaped(shape, dims)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.grad(shapes, wrt, at, cse)
 
     def compute(text: str):
         result = gradient(read(text), wrt, cse=cse)
@@ -282,11 +298,18 @@ def hessian(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Comput
 
 
 @expression_command()
-def jacobian(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compute:
+def jacobian(
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    cse: CseOpt = False,
+    shape: ShapeOpt = None,
+    dims: DimsOpt = None,
+) -> Compute:
     """The Jacobian of a vector EXPR: one row per output, one column per variable.
 
     A vector is [f1, f2, ...] or softmax(a, b, ...); softmax(a, b)[k] is output k (from 0).
-    With --at, also its entries at that point.
+    With --at, also its entries at that point. With --shape, EXPR is a vector expression and
+    the Jacobian by each vector variable is one matrix formula.
 
     \b
     Examples:
@@ -294,10 +317,16 @@ def jacobian(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compu
       symgrad jacobian "[x*y, x + y, sin(x)]"
       symgrad jacobian "[r*cos(t), r*sin(t)]" --at r=2,t=pi/4
       symgrad jacobian "[r*cos(t), r*sin(t)]" --format latex
+      symgrad jacobian "tanh(W*x + b)" --wrt x --shape 'W=m,n; x=n; b=m'
     """
     from symgrad.derive.higher import jacobian as compute_jacobian
 
     _not_both(at, cse)
+    shapes = shaped(shape, dims)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.jacobian(shapes, wrt, at, cse)
     return _at(lambda text: compute_jacobian(read(text), wrt, cse=cse), at)
 
 
@@ -378,12 +407,16 @@ def check(
     ] = None,
     rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance.")] = 1e-3,
     atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance.")] = 1e-5,
+    shape: ShapeOpt = None,
+    dims: DimsOpt = None,
 ) -> Compute:
     """Check the gradient of EXPR against finite differences, and claimed derivatives.
 
     Exit 0 pass, 1 mismatch (a --claim is wrong), 4 unverifiable (a kink, outside the
     domain). A claim is compared with the symbolic derivative at random points inside the
-    domain; a wrong one is shown with a counterexample and, where cheap, what differs.
+    domain; a wrong one is shown with a counterexample and, where cheap, what differs. With
+    --shape, every entry of each matrix gradient is compared, at random matrices of --dims
+    sizes (10 points by default) or at --at @point.json, and a --claim is a matrix formula.
 
     \b
     Examples:
@@ -391,12 +424,18 @@ def check(
       symgrad check "relu(x)" --at x=0
       symgrad check "(y - (x*w + b))^2" --wrt w,b --claim "2*(y-x*w-b)*x" --claim "2*(y-w*x-b)"
       symgrad check "sigmoid(x)" --claim "sigmoid(x)*(1 - sigmoid(x))" --format json
+      symgrad check "x'*A*x" --wrt x --shape 'A=n,n; x=n' --claim "2*A*x" --dims n=4
     """
     from symgrad.numeric.check import DEFAULT_POINTS, check_claim
 
     if at is not None and points is not None:
         raise InputError("give either --at (one point) or --points (random points), not both")
     claims = list(claim or [])
+    shapes = shaped(shape, dims)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.check(shapes, wrt, at, points, seed, claims, rtol, atol)
 
     def compute(text: str):
         return check_claim(
@@ -433,20 +472,29 @@ def codegen_command(
     name: Annotated[
         str, typer.Option("--name", metavar="NAME", help="Name of the generated function.")
     ] = "f",
+    shape: ShapeOpt = None,
 ) -> Compute:
     """Python code returning the value of EXPR and its gradient (one reverse sweep).
 
     The function takes every variable (x2 before x10) and returns (value, gradient), the
-    gradient a tuple aligned with --wrt. Shared values and adjoints are computed once.
+    gradient a tuple aligned with --wrt. Shared values and adjoints are computed once. With
+    --shape (target numpy), it takes numpy arrays (vectors 1-D, matrices 2-D) and returns
+    each gradient in its variable's shape.
 
     \b
     Examples:
       symgrad codegen "y*log(w*x+b)" --wrt w,b > loss_grad.py
       symgrad codegen "sigmoid(w*x + b)" --target python --name sigmoid_grad
+      symgrad codegen "norm2(y - V*tanh(W*x + b))^2" --shape 'y=p; V=p,h; W=h,n; x=n; b=h'
     """
     from symgrad.numeric.code import codegen
 
     kind = Target(target).value
+    shapes = shaped(shape, None)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.codegen(shapes, wrt, kind, name)
     return lambda text: codegen(read(text), wrt, kind, name)
 
 
