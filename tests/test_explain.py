@@ -357,3 +357,14 @@ def test_dot_source_has_a_node_per_value_and_an_edge_per_local_derivative():
     assert 'label="w\\nvalue 0.5\\ngrad 0.5"' in source
     with pytest.raises(InputError, match="--at"):
         explanation_dot(explain("w*x", "w"))
+
+
+def test_with_a_point_a_derivation_too_long_to_read_still_gives_the_backward_pass():
+    text = " + ".join(f"(y{i} - tanh(w*x{i} + b))^2" for i in range(40))
+    with pytest.raises(LimitError, match="steps"):
+        explain(text, "w,b")
+    point = {**{f"x{i}": 0.1 * i for i in range(40)}, **{f"y{i}": 0.2 for i in range(40)}}
+    result = explain(text, "w,b", at={**point, "w": 0.5, "b": 0.1})
+    assert result.steps == () and any("only the backward pass" in n for n in result.notes)
+    leaves = [result.graph.node(v).grad for v in ("w", "b")]
+    assert leaves == pytest.approx(list(result.gradient_value), rel=1e-12)

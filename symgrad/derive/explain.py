@@ -74,8 +74,15 @@ def explain(
     grad = gradient(expr, wrt)
     names, named = _names(expr, grad.wrt)
     steps: list[Step] = []
-    for var, partial in zip(grad.wrt, grad.partials):
-        _Derivation(var, names, named, steps).run(expr, partial)
+    notes: tuple[str, ...] = ()
+    try:
+        for var, partial in zip(grad.wrt, grad.partials):
+            _Derivation(var, names, named, steps).run(expr, partial)
+    except _TooLong as err:
+        if at is None:
+            raise
+        # with a point the backward pass still answers: it grows with the graph, not the steps
+        steps, notes = [], (f"{err.message.split(':')[0]}: only the backward pass is shown",)
     result = Explanation(
         expression=expr,
         wrt=grad.wrt,
@@ -97,7 +104,7 @@ def explain(
         graph=graph,
         value=values.value,
         gradient_value=values.gradient_value,
-        notes=values.notes,
+        notes=values.notes + notes,
         exit_code=values.exit_code,
     )
 
@@ -219,7 +226,7 @@ class _Derivation:
 
     def add(self, rule, of, wrt, derivative, uses=(), local=False) -> int:
         if len(self.steps) >= MAX_STEPS:
-            raise LimitError(
+            raise _TooLong(
                 f"the derivation needs more than {MAX_STEPS} steps: explain is for expressions "
                 "a person reads; name fewer variables with --wrt, or use symgrad grad"
             )
@@ -238,7 +245,7 @@ class _Derivation:
         return len(self.steps) - 1
 
     def too_big(self) -> LimitError:
-        return LimitError(
+        return _TooLong(
             f"a step of the derivation of d/d{self.var.name} grows past "
             f"{MAX_DERIVATIVE_NODES:,} parts: explain is for expressions a person reads; "
             "use symgrad grad"
@@ -370,6 +377,10 @@ def _local(node: sp.Expr, k: int, ref, itself: sp.Expr) -> sp.Expr:
     return function_rule(node, k).xreplace(mapping)
 
 
+class _TooLong(LimitError):
+    """A derivation past MAX_STEPS or MAX_DERIVATIVE_NODES."""
+
+
 def _reciprocal(factor: sp.Expr) -> bool:
     """1/g or g^-k: a factor the quotient rule puts in the denominator."""
     return factor.is_Pow and factor.exp.is_Number and factor.exp.is_negative
@@ -419,23 +430,21 @@ def backward_graph(expr: sp.Expr, wrt: tuple[sp.Symbol, ...], at: Mapping[str, f
         return ids.get(a, a)
 
     point = [float(at[v.name]) for v in leaves]
-    locals_: list[list[tuple[int, sp.Expr, sp.Expr]]] = []
-    flat: list[sp.Expr] = list(order)
+    locals_: list[list[tuple[int, sp.Expr]]] = []
+    written: list[sp.Expr] = []
     for node in order:
-        edges = []
-        for k, a in enumerate(node.args):
-            if not a.free_symbols:
-                continue
-            written = _local(node, k, ref, ids[node])
-            full = _local(node, k, lambda x: x, node)
-            edges.append((k, written, full))
-            flat.append(full)
+        edges = [(k, _local(node, k, ref, ids[node])) for k, a in enumerate(node.args)
+                 if a.free_symbols]  # fmt: skip
+        written += [w for _, w in edges]
         locals_.append(edges)
-    values = compile_exprs(flat, list(leaves))(*point) if flat else []
+    # forward: every node's value (shared parts once); then the local derivatives, written
+    # with the ids, from the values of the leaves and the nodes
+    values = compile_exprs(order, list(leaves))(*point) if order else []
     node_values = {node: _finite(v) for node, v in zip(order, values)}
     node_values.update({v: float(x) for v, x in zip(leaves, point)})
-    edge_values = iter(values[len(order) :])
-
+    id_args = [*leaves, *(ids[n] for n in order)]
+    id_point = [*point, *(float(v) for v in values)]
+    edge_values = iter(compile_exprs(written, id_args)(*id_point) if written else [])
     targets = set(wrt)
     requires = {v: v in targets for v in leaves}
     for node in order:
@@ -443,7 +452,7 @@ def backward_graph(expr: sp.Expr, wrt: tuple[sp.Symbol, ...], at: Mapping[str, f
 
     edge_table: dict[sp.Expr, list[tuple[sp.Expr, sp.Expr, float | None]]] = {}
     for node, edges in zip(order, locals_):
-        edge_table[node] = [(node.args[k], w, _finite(next(edge_values))) for k, w, _ in edges]
+        edge_table[node] = [(node.args[k], w, _finite(next(edge_values))) for k, w in edges]
 
     # backward: each node's gradient is complete before it is passed on (reverse topological)
     grads: dict[sp.Expr, float | None] = {expr: 1.0} if requires.get(expr) else {}
