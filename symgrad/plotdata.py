@@ -131,9 +131,10 @@ def sample(
     """
     expr = as_expr(expr)
     require_scalar(expr, "a plot")
-    (var,) = _wrt(expr, wrt, 1) if wrt is None or isinstance(wrt, (str, sp.Symbol)) else (None,)
-    if var is None or (isinstance(wrt, str) and "," in wrt):
+    chosen = _wrt(expr, [wrt] if isinstance(wrt, sp.Symbol) else wrt, 1)
+    if len(chosen) != 1:
         raise VariableError("a curve plots against one variable; --wrt x,y draws a field")
+    (var,) = chosen
     lo, hi = parse_range(range) if isinstance(range, str) else _checked_range(range)
     if not 2 <= points <= MAX_POINTS:
         raise InputError(f"points must be between 2 and {MAX_POINTS:,}, got {points}")
@@ -266,7 +267,7 @@ def field(
     """
     expr = as_expr(expr)
     require_scalar(expr, "a plot")
-    chosen = _wrt(expr, wrt, 2)
+    chosen = _wrt(expr, [wrt] if isinstance(wrt, sp.Symbol) else wrt, 2)
     if len(chosen) != 2:
         raise VariableError("a field needs two variables, as in --wrt x,y")
     xr, yr = _two_ranges(range)
@@ -309,3 +310,26 @@ def _two_ranges(range) -> tuple[tuple[float, float], tuple[float, float]]:  # no
         r = _checked_range(range)
         return r, r
     return _checked_range(range[0]), _checked_range(range[1])
+
+
+def around_path(result, points: int | None = None) -> PlotData | FieldData | None:
+    """The data to draw a descent path over: f over the path's range (one variable), or its
+    contours over the path's box (two); None for more variables (the picture is f by step).
+
+    >>> from symgrad.descend import descend
+    >>> data = around_path(descend("(x - 1)^2", "x=3", lr=0.1))
+    >>> round(data.x[0], 2), round(data.x[-1], 2)
+    (0.6, 3.4)
+    """
+    if len(result.wrt) > 2:
+        return None
+    fixed: dict = {}
+    spans = []
+    for k in range(len(result.wrt)):
+        values = [s.point[k] for s in result.path if math.isfinite(s.point[k])]
+        lo, hi = min(values), max(values)
+        margin = 0.2 * (hi - lo) or 1.0  # a path that never moved still gets a window
+        spans.append((lo - margin, hi + margin))
+    if len(result.wrt) == 1:
+        return sample(result.expression, result.wrt, spans[0], fixed, points or POINTS)
+    return field(result.expression, result.wrt, spans, fixed, points or GRID)

@@ -11,12 +11,16 @@ import xml.etree.ElementTree as ET
 from importlib.resources import files
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
-from symgrad import evaluate_gradient
-from symgrad.errors import InputError, VariableError
-from symgrad.plotdata import field, parse_range, sample
+from symgrad import evaluate_gradient, parse
+from symgrad.differentiate import variables
+from symgrad.errors import InputError, SymgradError, VariableError
+from symgrad.functions import symbol
+from symgrad.plotdata import around_path, field, parse_range, sample
 from symgrad.printing.learn import field_json, plot_json
 from symgrad.printing.plot import save_descent, save_plot, terminal_chart
+from tests.test_differentiate import _expressions
 
 CURVES = [
     ("sigmoid(x)", "-100:100", None),
@@ -28,6 +32,14 @@ CURVES = [
     ("y*log(w*x + b)", "0.1:3", "y=2,b=0.5,x=1.5"),
     ("sqrt(x)", "-1:4", None),
 ]
+
+
+def same(a: float | None, b: float | None) -> bool:
+    """Equal as grad --at prints them: both undefined, or equal to the last bit or two (the
+    generated code may share subexpressions differently)."""
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-13, abs_tol=1e-300)
 
 
 def var_of(text: str, at) -> str:
@@ -43,8 +55,34 @@ def test_samples_equal_grad_at(text, span, at):
     for i in range(0, len(data.x), 5):
         point = {**fixed, var: data.x[i]}
         want = evaluate_gradient(text, point, var)
-        assert f.values[i] == want.value
-        assert d.values[i] == want.gradient_value[0], (data.x[i], d.values[i], want)
+        assert same(f.values[i], want.value)
+        assert same(d.values[i], want.gradient_value[0]), (data.x[i], d.values[i], want)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_expressions())
+def test_generated_curves_equal_grad_at(text):
+    try:
+        expr = parse(text)
+    except SymgradError:
+        assume(False)
+    assume(symbol("x") in expr.free_symbols)
+    others = {v.name: 0.7 for v in variables(expr) if v.name != "x"}
+    data = sample(expr, "x", (-2, 2), at=others, points=9)
+    for i, x in enumerate(data.x):
+        want = evaluate_gradient(expr, {**others, "x": x}, "x")
+        assert same(data.curves[0].values[i], want.value)
+        assert same(data.curves[1].values[i], want.gradient_value[0])
+
+
+def test_a_descent_path_gets_a_window_around_it():
+    from symgrad.descend import descend
+
+    curve = around_path(descend("(x - 1)^2", "x=3", lr=0.1))
+    assert curve.x[0] < 1 < 3 < curve.x[-1]
+    grid = around_path(descend("(1-x)^2 + 100*(y-x^2)^2", "x=-1.5,y=2", optimizer="adam"))
+    assert grid.x[0] < -1.5 and grid.x[-1] > 1 and grid.y[0] < 1 < 2 < grid.y[-1]
+    assert around_path(descend("x^2 + y^2 + z^2", "x=1,y=1,z=1", lr=0.1)) is None
 
 
 def test_the_middle_of_a_symmetric_range_is_sampled_and_a_kink_there_is_undefined():
@@ -129,6 +167,8 @@ def test_fields_hold_f_and_the_gradient_at_grid_points():
         (lambda: parse_range("-5"), InputError, "low:high"),
         (lambda: parse_range("a:2"), InputError, "range"),
         (lambda: field("x + y + z", "x,y", (0, 1)), VariableError, "--at"),
+        (lambda: sample("x*y", "x,y", (0, 1)), VariableError, "draws a field"),
+        (lambda: field("x*y", "x", (0, 1)), VariableError, "two variables"),
     ],
 )
 def test_bad_plot_requests_are_clear_errors(call, error, message):
