@@ -147,50 +147,72 @@ def _check_options(lr: float, steps: int, tol: float, momentum: float | None) ->
         raise InputError(f"--momentum must be in [0, 1), got {momentum:g}")
 
 
+class _Evaluator:
+    """f and the gradient at one point through the generated function, called on numpy
+    scalars (a float that overflows becomes inf, as in arrays); the array wrapper of
+    compile_exprs costs five times the generated code on one point, so it is the fallback."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.raw = getattr(fn, "generated", None)
+
+    def __call__(self, theta: list) -> tuple[float, list[float]]:
+        if self.raw is not None:
+            try:
+                out = self.raw(*theta)
+                values = [complex(v) for v in out]
+                if all(v.imag == 0 for v in values):
+                    return values[0].real, [v.real for v in values[1:]]
+            except (ArithmeticError, TypeError, ValueError):
+                pass  # the wrapper knows what each of these means
+        out = self.fn(*theta)
+        return float(out[0]), [float(v) for v in out[1:]]
+
+
 def _run(fn, theta, optimizer, lr, mu, steps, tol) -> tuple[list[DescentStep], str]:
-    velocity = np.zeros_like(theta)
-    m = np.zeros_like(theta)
-    s = np.zeros_like(theta)
+    evaluate = _Evaluator(fn)
+    fn(*theta)  # the wrapper's first call sets up the generated code's globals
+    theta = [np.float64(t) for t in theta]
+    n = len(theta)
+    velocity, m, s = [0.0] * n, [0.0] * n, [0.0] * n
     beta1, beta2 = ADAM_BETAS
-    runaway = RUNAWAY * max(1.0, float(np.max(np.abs(theta)))) if theta.size else RUNAWAY
+    runaway = RUNAWAY * max([1.0, *(abs(float(t)) for t in theta)])
     path: list[DescentStep] = []
-    for k in range(steps + 1):
-        out = fn(*theta)
-        value, g = float(out[0]), np.asarray(out[1:], dtype=float)
-        norm = float(np.linalg.norm(g))
-        path.append(DescentStep(k, tuple(float(t) for t in theta), value, tuple(g.tolist()), norm))
-        if not (math.isfinite(value) and math.isfinite(norm)):
-            return path, DIVERGED
-        if norm < tol:
-            return path, CONVERGED
-        if k == steps:
-            break
-        if optimizer == "sgd":
-            theta = theta - lr * g
-        elif optimizer == "momentum":
-            velocity = mu * velocity - lr * g
-            theta = theta + velocity
-        elif optimizer == "nesterov":
-            ahead = np.asarray(fn(*(theta + mu * velocity))[1:], dtype=float)
-            velocity = mu * velocity - lr * ahead
-            theta = theta + velocity
-        else:  # adam
-            m = beta1 * m + (1 - beta1) * g
-            s = beta2 * s + (1 - beta2) * g * g
-            m_hat = m / (1 - beta1 ** (k + 1))
-            s_hat = s / (1 - beta2 ** (k + 1))
-            theta = theta - lr * m_hat / (np.sqrt(s_hat) + ADAM_EPS)
-        if not np.all(np.isfinite(theta)) or float(np.max(np.abs(theta))) > runaway:
-            out = fn(*theta)
-            g = np.asarray(out[1:], dtype=float)
-            path.append(
-                DescentStep(
-                    k + 1,
-                    tuple(float(t) for t in theta),
-                    float(out[0]),
-                    tuple(g.tolist()),
-                    float(np.linalg.norm(g)),
-                )
-            )
-            return path, DIVERGED
+
+    def record(k: int, point: list, value: float, g: list[float]) -> float:
+        norm = math.sqrt(sum(x * x for x in g)) if all(map(math.isfinite, g)) else math.nan
+        path.append(DescentStep(k, tuple(float(t) for t in point), value, tuple(g), norm))
+        return norm
+
+    with np.errstate(all="ignore"):
+        for k in range(steps + 1):
+            value, g = evaluate(theta)
+            norm = record(k, theta, value, g)
+            if not (math.isfinite(value) and math.isfinite(norm)):
+                return path, DIVERGED
+            if norm < tol:
+                return path, CONVERGED
+            if k == steps:
+                break
+            if optimizer == "sgd":
+                theta = [t - lr * gi for t, gi in zip(theta, g)]
+            elif optimizer == "momentum":
+                velocity = [mu * v - lr * gi for v, gi in zip(velocity, g)]
+                theta = [t + v for t, v in zip(theta, velocity)]
+            elif optimizer == "nesterov":
+                _, ahead = evaluate([t + mu * v for t, v in zip(theta, velocity)])
+                velocity = [mu * v - lr * gi for v, gi in zip(velocity, ahead)]
+                theta = [t + v for t, v in zip(theta, velocity)]
+            else:  # adam
+                m = [beta1 * mi + (1 - beta1) * gi for mi, gi in zip(m, g)]
+                s = [beta2 * si + (1 - beta2) * gi * gi for si, gi in zip(s, g)]
+                c1, c2 = 1 - beta1 ** (k + 1), 1 - beta2 ** (k + 1)
+                theta = [
+                    t - lr * (mi / c1) / (math.sqrt(si / c2) + ADAM_EPS)
+                    for t, mi, si in zip(theta, m, s)
+                ]
+            if not all(math.isfinite(t) and abs(t) <= runaway for t in theta):
+                value, g = evaluate(theta)
+                record(k + 1, theta, value, g)
+                return path, DIVERGED
     return path, STEP_LIMIT

@@ -114,6 +114,7 @@ def _compile(exprs: tuple, args: tuple) -> Callable:
             rows.append(np.broadcast_to(item.astype(float, copy=False), shape))
         return np.array(rows, dtype=float).reshape((len(exprs), *shape))
 
+    call.generated = raw  # the generated function itself, for a loop of scalar calls (descend)
     return call
 
 
