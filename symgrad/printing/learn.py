@@ -355,7 +355,7 @@ def descent_pretty(result: Descent, width: int = 80) -> list[tuple[str, str]]:
     stride = every(result)
     blocks = [
         ("header", labelled("parsed as  f", result.expression, width)),
-        ("note", f"{_settings(result)} from {point_text(result.start)}; every {stride}th step"
+        ("note", f"{_settings(result)} from {point_text(result.start)}; a row every {stride} steps"
          if stride > 1 else f"{_settings(result)} from {point_text(result.start)}"),
         ("partial", "\n".join(path_rows(result, stride))),
         ("result", verdict_line(result)),
