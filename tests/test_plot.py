@@ -208,6 +208,14 @@ def test_png_svg_and_pdf_files_are_valid(tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
+def test_the_same_picture_gives_the_same_bytes(tmp_path):
+    # the docs build regenerates its pictures: no date, no random ids
+    data = sample("sigmoid(x)", "x", (-10, 10))
+    for suffix in ("svg", "png", "pdf"):
+        first = save_plot(data, tmp_path / f"a.{suffix}").read_bytes()
+        assert save_plot(data, tmp_path / f"b.{suffix}").read_bytes() == first
+
+
 def test_two_variables_draw_contours_and_gradient_arrows(tmp_path):
     svg = save_plot(field("x^2 + 3*y^2", "x,y", (-2, 2)), tmp_path / "field.svg")
     root = ET.parse(svg).getroot()

@@ -141,7 +141,15 @@ def _pyplot():
     matplotlib.use("Agg", force=True)  # files only: never a window, with or without a display
     import matplotlib.pyplot as plt
 
+    matplotlib.rcParams["svg.hashsalt"] = "symgrad"
+
     return plt
+
+
+def _save(fig, path, fmt: str) -> None:
+    # the same picture gives the same bytes: no date, fixed SVG ids (docs are regenerated)
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt, {})
+    fig.savefig(path, format=fmt, metadata=metadata)
 
 
 def file_format(path: str | Path) -> str:
@@ -179,7 +187,7 @@ def save_plot(data: PlotData | FieldData, path: str | Path) -> Path:
         else:
             _draw_field(fig, ax, data)
         fig.tight_layout()
-        fig.savefig(path, format=fmt)
+        _save(fig, path, fmt)
     except OSError as err:
         raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
     finally:
@@ -267,7 +275,7 @@ def save_descent(result: Descent, path: str | Path, field: FieldData | None = No
                 [points[0][1]] if field else [values[0]], "go", label="start")  # fmt: skip
         ax.legend(loc="best", fontsize=9)
         fig.tight_layout()
-        fig.savefig(path, format=fmt)
+        _save(fig, path, fmt)
     except OSError as err:
         raise InputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
     finally:
