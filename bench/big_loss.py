@@ -78,9 +78,9 @@ json.dump(out, open(sys.argv[3], "w"))
 # symgrad through its library, for a symgrad without --file: the same calls as the CLI
 SYMGRAD_SCRIPT = """
 import json, sys
-from symgrad.differentiate import gradient
-from symgrad.parser import parse
-from symgrad.render import render
+from symgrad.derive.partial import gradient
+from symgrad.parsing.plain import parse
+from symgrad.printing import render
 text = open(sys.argv[1]).read()
 result = gradient(parse(text, max_chars=len(text)), sys.argv[2], cse=True)
 sys.stdout.write(json.dumps(render(result, "json", None), ensure_ascii=False) + "\\n")
@@ -121,12 +121,12 @@ def run_script(script: str, loss: Path, spec: Path, out: Path, runs: int) -> tup
 
 def gradient_values(record: dict, point: dict) -> list[float]:
     """Evaluate symgrad's JSON answer (definitions, then gradient entries) at ``point``."""
-    from symgrad.codegen import FUNCTIONS
     from symgrad.functions import symbol
-    from symgrad.parser import parse
-    from symgrad.render import linear_text
+    from symgrad.notation import linear_text
+    from symgrad.numeric.compile import spellings
+    from symgrad.parsing.plain import parse
 
-    names = {k: v[1] for k, v in FUNCTIONS.items() if not v[1].startswith("def ")}
+    names = dict(spellings("python").names)
     env: dict = {"math": math, "abs": abs, "max": max, "min": min}
     env.update({symbol(k).name: v for k, v in point.items()})
     for name, text in record.get("cse", []):
@@ -143,16 +143,19 @@ def codegen_timing(loss_text: str, params: list[str], batch: int = 256, repeats:
     """Seconds for value+gradient and for value alone (both generated numpy code)."""
     import numpy as np
 
-    from symgrad.codegen import FUNCTIONS, codegen, python_name
-    from symgrad.parser import parse
-    from symgrad.render import linear_text
+    from symgrad.notation import linear_text
+    from symgrad.numeric.code import codegen
+    from symgrad.numeric.compile import helper_source, identifiers, spellings
+    from symgrad.parsing.plain import parse
 
     loss = parse(loss_text, max_chars=len(loss_text))
     code = codegen(loss, ",".join(params), target="numpy")
-    names = {k: v[0] for k, v in FUNCTIONS.items() if not v[0].startswith("def ")}
-    args = [python_name(v.name) for v in code.arguments]
+    renames = identifiers(code.arguments)
+    names = {**spellings("numpy").names, **renames}
+    args = [renames[v.name] for v in code.arguments]
+    helpers = "\n\n".join(helper_source(spellings("numpy").helpers, "numpy"))
     value_source = (
-        f"import numpy\n\ndef value_only({', '.join(args)}):\n"
+        f"import numpy\n\n{helpers}\n\ndef value_only({', '.join(args)}):\n"
         f"    return {linear_text(loss, names)}\n"
     )
     space: dict = {}
@@ -180,9 +183,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     use_file = symgrad_has_file_option()
+    from symgrad.derive.reverse import count_ops, reverse_gradient
     from symgrad.functions import symbol
-    from symgrad.parser import parse
-    from symgrad.reverse import count_ops, reverse_gradient
+    from symgrad.parsing.plain import parse
 
     print(f"symgrad end to end via {'symgrad grad --file' if use_file else 'library script'}")
     header = (

@@ -20,9 +20,9 @@ import numpy as np
 import sympy as sp
 
 from symgrad import gradient
-from symgrad.check import check_gradient
-from symgrad.differentiate import variables
+from symgrad.derive.partial import variables
 from symgrad.numeric import _compile
+from symgrad.numeric.check import check_gradient
 
 CASES = {
     "seed loss": "(y - (x*w + b))^2",

@@ -17,7 +17,7 @@ import math
 import statistics
 import time
 
-from symgrad.descend import descend
+from symgrad.numeric.descend import descend
 
 
 def rosenbrock(p):

@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from symgrad.differentiate import gradient  # noqa: E402
+from symgrad.budget import bounded  # noqa: E402
+from symgrad.derive.partial import gradient  # noqa: E402
 from symgrad.errors import SymgradError  # noqa: E402
-from symgrad.limits import Limits, bounded  # noqa: E402
-from symgrad.render import render  # noqa: E402
+from symgrad.limits import Limits  # noqa: E402
+from symgrad.printing import render  # noqa: E402
 from tests.strategies import expressions, raw_text  # noqa: E402
 
 LIMITS = Limits(timeout=2)
@@ -35,7 +36,7 @@ def answer(text: str) -> str:
     """What the CLI would do with ``text``: 'ok', or the kind of typed error."""
 
     def work():
-        from symgrad.parser import parse
+        from symgrad.parsing.plain import parse
 
         result = gradient(parse(text))
         for fmt in ("text", "json", "latex"):

@@ -36,7 +36,7 @@ Exit codes: `0` success · `1` a check found a mismatch, or a line of a stream f
 def help_text(args: list[str]) -> str:
     from typer.testing import CliRunner
 
-    from symgrad.cli import app
+    from symgrad.cli.app import app
 
     result = CliRunner().invoke(app, [*args, "--help"], terminal_width=88)
     assert result.exit_code == 0, result.output
@@ -46,7 +46,7 @@ def help_text(args: list[str]) -> str:
 def cli_reference() -> str:
     import typer.main
 
-    from symgrad.cli import app
+    from symgrad.cli.app import app
 
     group = typer.main.get_command(app)
     parts = [CLI_INTRO, "## symgrad\n", "```text\n" + help_text([]) + "\n```\n"]

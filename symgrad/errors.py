@@ -50,3 +50,9 @@ class UnverifiableError(SymgradError):
 
     kind = "unverifiable"
     exit_code = 4
+
+
+class OutputError(SymgradError):
+    """The output cannot be written (stdout closed, disk full)."""
+
+    kind = "output"

@@ -1,6 +1,11 @@
-"""The vocabulary: symbols, constants and the table of functions a user may call.
+"""The vocabulary: symbols, constants and THE table of functions.
 
-Adding a function is one row in ``FUNCTIONS`` (plus one test row); nothing else changes.
+Everything symgrad knows about a function is one ``Function`` entry of ``FUNCTIONS``: the
+names it is typed as (plain and LaTeX), its arity, the sympy class that carries its derivative
+rule, where it has kinks or jumps, where it is defined, how numpy and plain Python compute it
+and how it prints. The parsers, the numeric code, the domain checks, code generation and the
+printers all read this table; adding a function is one entry plus one test row.
+
 The ML activations are sympy ``Function`` classes with their own derivative rule, so results
 read the way they are written in the literature (``sigmoid(x)*(1 - sigmoid(x))``) instead of
 being expanded into ``exp``.
@@ -9,12 +14,14 @@ being expanded into ``exp``.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
+
+from symgrad.errors import ParseError
 
 
 @cache
@@ -82,13 +89,12 @@ def normalize_name(name: str) -> str:
     return "".join(GREEK.get(ch, ch) for ch in name)
 
 
-# ---------------------------------------------------------------- ML activations
+def constants() -> dict[str, sp.Expr]:
+    """Names that are constants, not variables."""
+    return {"e": sp.E, "E": sp.E, "pi": sp.pi}
 
 
-def _latex_call(name: str, printer, arg, exp=None) -> str:
-    """``name(arg)`` in LaTeX; a power of it as ``name^{exp}(arg)``, as sympy writes sin^2."""
-    power = f"^{{{exp}}}" if exp is not None else ""
-    return rf"{name}{power}\left({printer._print(arg)}\right)"
+# ---------------------------------------------------------------- sympy classes of symgrad's own
 
 
 class sigmoid(sp.Function):
@@ -120,17 +126,6 @@ class sigmoid(sp.Function):
     def _eval_is_positive(self):
         return self.args[0].is_real
 
-    def _numpycode(self, printer):
-        # exp(-logaddexp(0, -x)) does not overflow for large |x|
-        np_exp = printer._module_format(printer._module + ".exp")
-        np_lae = printer._module_format(printer._module + ".logaddexp")
-        return f"{np_exp}(-{np_lae}(0, -({printer._print(self.args[0])})))"
-
-    _latex_name = r"\sigma"
-
-    def _latex(self, printer, exp=None):
-        return _latex_call(r"\sigma", printer, self.args[0], exp)
-
 
 class relu(sp.Function):
     """Rectified linear unit ``max(x, 0)``; derivative the step ``Heaviside(x)``."""
@@ -160,13 +155,6 @@ class relu(sp.Function):
     def _eval_is_nonnegative(self):
         return self.args[0].is_real
 
-    def _numpycode(self, printer):
-        np_max = printer._module_format(printer._module + ".maximum")
-        return f"{np_max}({printer._print(self.args[0])}, 0)"
-
-    def _latex(self, printer, exp=None):
-        return _latex_call(r"\operatorname{relu}", printer, self.args[0], exp)
-
 
 class softplus(sp.Function):
     """Softplus ``log(1 + exp(x))``; derivative ``sigmoid(x)``."""
@@ -195,13 +183,6 @@ class softplus(sp.Function):
 
     def _eval_is_positive(self):
         return self.args[0].is_real
-
-    def _numpycode(self, printer):
-        np_lae = printer._module_format(printer._module + ".logaddexp")
-        return f"{np_lae}(0, {printer._print(self.args[0])})"
-
-    def _latex(self, printer, exp=None):
-        return _latex_call(r"\operatorname{softplus}", printer, self.args[0], exp)
 
 
 class SoftmaxOutput(sp.Function):
@@ -260,23 +241,8 @@ class SoftmaxOutput(sp.Function):
     def _eval_is_positive(self):
         return all(x.is_real for x in self.inputs) or None
 
-    def _numpycode(self, printer):
-        np_exp = printer._module_format(printer._module + ".exp")
-        xk = printer._print(self.inputs[self.index])
-        terms = [
-            "1" if j == self.index else f"{np_exp}(({printer._print(x)}) - ({xk}))"
-            for j, x in enumerate(self.inputs)
-        ]
-        return f"(1/({' + '.join(terms)}))"
-
-    def _sympystr(self, printer):
-        inputs = ", ".join(printer._print(x) for x in self.inputs)
-        return f"softmax({inputs})[{self.index}]"
-
-    def _latex(self, printer, exp=None):
-        inputs = ", ".join(printer._print(x) for x in self.inputs)
-        text = rf"\operatorname{{softmax}}\left({inputs}\right)_{{{self.index}}}"
-        return rf"\left({text}\right)^{{{exp}}}" if exp is not None else text
+    def _sympystr(self, printer):  # sympy's str() and repr(): the way symgrad writes it
+        return _softmax_text(self, [printer._print(a) for a in self.args])
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
@@ -288,6 +254,14 @@ class SoftmaxOutput(sp.Function):
 def softmax(*xs) -> sp.ImmutableMatrix:
     """The vector ``softmax(x0, ..., xn)``: a column of ``SoftmaxOutput`` entries."""
     return sp.ImmutableMatrix([SoftmaxOutput(k, *xs) for k in range(len(xs))])
+
+
+def _softmax_text(node: SoftmaxOutput, args: Sequence[str]) -> str:
+    return f"softmax({', '.join(args[1:])})[{node.index}]"
+
+
+def _softmax_latex(node: SoftmaxOutput, args: Sequence[str]) -> str:
+    return rf"\operatorname{{softmax}}\left({', '.join(args[1:])}\right)_{{{node.index}}}"
 
 
 class Abs(sp.Abs):
@@ -313,17 +287,46 @@ class sign(sp.sign):
 # ---------------------------------------------------------------- the table
 
 
+Condition = tuple[sp.Expr, str]
+"""``(subject, relation)``: the function is real and finite where ``subject relation`` holds;
+relation is one of ``> 0``, ``>= 0``, ``!= 0``, ``>= 1``, ``in [-1, 1]``, ``in (-1, 1)``."""
+
+
 @dataclass(frozen=True)
-class FunctionSpec:
-    """One callable name: how to build it, how many arguments it takes, what it is."""
+class Function:
+    """Everything symgrad knows about one function a user may call."""
 
     name: str
+    """How it is typed and printed in plain syntax."""
     build: Callable[..., sp.Expr]
+    """Makes the sympy expression from the parsed arguments."""
     arity: tuple[int, ...]
     summary: str
     aliases: tuple[str, ...] = ()
+    """Other plain names for it (``ln`` for ``log``)."""
     variadic: bool = False
     """Takes ``arity[-1]`` or more arguments."""
+    classes: tuple[type, ...] = ()
+    """The sympy classes of its nodes, which carry the derivative rule (``fdiff``); empty for a
+    function that is built from others (``log2`` is ``log(x)/log(2)``)."""
+    latex: tuple[str, ...] = ()
+    """LaTeX commands (without the backslash) that call it: ``sin`` for ``\\sin``."""
+    latex_out: str | None = None
+    """Its name when printed as LaTeX, where sympy's own is not what symgrad reads back."""
+    numpy: str | None = None
+    """numpy code: a qualified name (``numpy.sin``) or the source of a helper ``def``."""
+    python: str | None = None
+    """Plain-Python code (the standard library only), as ``numpy``."""
+    kink: Callable[[tuple], Sequence[sp.Expr]] | None = None
+    """Where its derivative jumps: expressions whose sign picks the branch (``relu(u)``: u)."""
+    step: Callable[[tuple], Sequence[sp.Expr]] | None = None
+    """Where its value jumps, likewise (``Heaviside(u)``: u)."""
+    domain: Callable[[tuple], Sequence[Condition]] | None = None
+    """Where it is real and finite, as conditions on its arguments."""
+    text: Callable[[sp.Expr, Sequence[str]], str] | None = None
+    """Its plain text from the node and its printed arguments, where ``name(args)`` is not it."""
+    latex_text: Callable[[sp.Expr, Sequence[str]], str] | None = None
+    """Its LaTeX likewise, from the node and its arguments' LaTeX."""
 
     def accepts(self, count: int) -> bool:
         return count in self.arity or (self.variadic and count >= self.arity[-1])
@@ -344,79 +347,270 @@ def _dirac(x, k=None):
     if k is None:
         return sp.DiracDelta(x)
     if not (k.is_Integer and k >= 0):
-        from symgrad.errors import ParseError
-
         raise ParseError(f"DiracDelta(x, k) needs a whole number k >= 0, got {k}")
     return sp.DiracDelta(x, k)
 
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("exp", sp.exp, (1,), "e to the power x"),
-    FunctionSpec("log", _log, (1, 2), "natural logarithm; log(x, b) is log base b", ("ln",)),
-    FunctionSpec("log2", lambda x: sp.log(x) / sp.log(2), (1,), "logarithm base 2"),
-    FunctionSpec("log10", lambda x: sp.log(x) / sp.log(10), (1,), "logarithm base 10"),
-    FunctionSpec("sqrt", sp.sqrt, (1,), "square root"),
-    FunctionSpec("cbrt", lambda x: sp.Pow(x, sp.Rational(1, 3)), (1,), "cube root x^(1/3)"),
-    FunctionSpec("abs", Abs, (1,), "absolute value; derivative sign(x)", ("Abs",)),
-    FunctionSpec("sign", sign, (1,), "sign: -1, 0 or 1"),
-    FunctionSpec("sin", sp.sin, (1,), "sine"),
-    FunctionSpec("cos", sp.cos, (1,), "cosine"),
-    FunctionSpec("tan", sp.tan, (1,), "tangent"),
-    FunctionSpec("cot", sp.cot, (1,), "cotangent"),
-    FunctionSpec("sec", sp.sec, (1,), "secant"),
-    FunctionSpec("csc", sp.csc, (1,), "cosecant"),
-    FunctionSpec("asin", sp.asin, (1,), "inverse sine", ("arcsin",)),
-    FunctionSpec("acos", sp.acos, (1,), "inverse cosine", ("arccos",)),
-    FunctionSpec("atan", sp.atan, (1,), "inverse tangent", ("arctan",)),
-    FunctionSpec("atan2", sp.atan2, (2,), "atan2(y, x): angle of the point (x, y)", ("arctan2",)),
-    FunctionSpec("sinh", sp.sinh, (1,), "hyperbolic sine"),
-    FunctionSpec("cosh", sp.cosh, (1,), "hyperbolic cosine"),
-    FunctionSpec("tanh", sp.tanh, (1,), "hyperbolic tangent; derivative 1 - tanh(x)^2"),
-    FunctionSpec("asinh", sp.asinh, (1,), "inverse hyperbolic sine", ("arcsinh",)),
-    FunctionSpec("acosh", sp.acosh, (1,), "inverse hyperbolic cosine", ("arccosh",)),
-    FunctionSpec("atanh", sp.atanh, (1,), "inverse hyperbolic tangent", ("arctanh",)),
-    FunctionSpec(
-        "sigmoid", sigmoid, (1,), "logistic 1/(1 + e^-x); derivative sigmoid*(1 - sigmoid)"
+def _first(args):
+    return (args[0],)
+
+
+def _difference(args):
+    # max(a, b) switches where a - b changes sign; n-ary: every pair
+    return tuple(a - b for i, a in enumerate(args) for b in args[i + 1 :])
+
+
+def _positive(args):
+    return ((args[0], "> 0"),)
+
+
+def _unit_interval(args):
+    return ((args[0], "in [-1, 1]"),)
+
+
+def _cos_nonzero(args):
+    return ((sp.cos(args[0]), "!= 0"),)
+
+
+def _sin_nonzero(args):
+    return ((sp.sin(args[0]), "!= 0"),)
+
+
+def _helper(name: str, body: str, *params: str) -> str:
+    """The source of a helper function for generated code."""
+    signature = ", ".join(params or ("x",))
+    lines = body.strip("\n").split("\n")
+    return f"def {name}({signature}):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+def _reciprocal(name: str, of: str) -> tuple[str, str]:
+    return (
+        _helper(name, f"return 1 / numpy.{of}(x)"),
+        _helper(name, f"return 1 / math.{of}(x)"),
+    )
+
+
+_SIGMOID_PY = """\
+if x >= 0:
+    return 1 / (1 + math.exp(-x))
+z = math.exp(x)
+return z / (1 + z)"""
+
+_SOFTMAX_NP = """\
+total = 0.0
+for xj in xs:
+    total = total + numpy.exp(xj - xs[k])
+return 1 / total"""
+
+_MAX_NP = """\
+out = xs[0]
+for x in xs[1:]:
+    out = numpy.{}(out, x)
+return out"""
+
+
+# fmt: off
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "exp", sp.exp, (1,), "e to the power x",
+        classes=(sp.exp,), latex=("exp",), numpy="numpy.exp", python="math.exp",
     ),
-    FunctionSpec("relu", relu, (1,), "max(x, 0); derivative the step Heaviside(x)"),
-    FunctionSpec("softplus", softplus, (1,), "log(1 + e^x); derivative sigmoid(x)"),
-    FunctionSpec("silu", lambda x: x * sigmoid(x), (1,), "x*sigmoid(x) (swish)", ("swish",)),
-    FunctionSpec(
-        "softmax",
-        softmax,
-        (1,),
+    Function(
+        "log", _log, (1, 2), "natural logarithm; log(x, b) is log base b", ("ln",),
+        classes=(sp.log,), latex=("log", "ln"), numpy="numpy.log", python="math.log",
+        domain=_positive,
+    ),
+    Function("log2", lambda x: sp.log(x) / sp.log(2), (1,), "logarithm base 2"),
+    Function("log10", lambda x: sp.log(x) / sp.log(10), (1,), "logarithm base 10", latex=("lg",)),
+    Function("sqrt", sp.sqrt, (1,), "square root"),
+    Function("cbrt", lambda x: sp.Pow(x, sp.Rational(1, 3)), (1,), "cube root x^(1/3)"),
+    Function(
+        "abs", Abs, (1,), "absolute value; derivative sign(x)", ("Abs",),
+        classes=(Abs, sp.Abs), numpy="numpy.abs", python="abs", kink=_first,
+    ),
+    Function(
+        "sign", sign, (1,), "sign: -1, 0 or 1",
+        classes=(sign, sp.sign), latex=("sgn",), numpy="numpy.sign",
+        python=_helper("sign", "return (x > 0) - (x < 0)"), step=_first,
+    ),
+    Function(
+        "sin", sp.sin, (1,), "sine",
+        classes=(sp.sin,), latex=("sin",), numpy="numpy.sin", python="math.sin",
+    ),
+    Function(
+        "cos", sp.cos, (1,), "cosine",
+        classes=(sp.cos,), latex=("cos",), numpy="numpy.cos", python="math.cos",
+    ),
+    Function(
+        "tan", sp.tan, (1,), "tangent",
+        classes=(sp.tan,), latex=("tan",), numpy="numpy.tan", python="math.tan",
+        domain=_cos_nonzero,
+    ),
+    Function(
+        "cot", sp.cot, (1,), "cotangent",
+        classes=(sp.cot,), latex=("cot",), numpy=_reciprocal("cot", "tan")[0],
+        python=_reciprocal("cot", "tan")[1], domain=_sin_nonzero,
+    ),
+    Function(
+        "sec", sp.sec, (1,), "secant",
+        classes=(sp.sec,), latex=("sec",), numpy=_reciprocal("sec", "cos")[0],
+        python=_reciprocal("sec", "cos")[1], domain=_cos_nonzero,
+    ),
+    Function(
+        "csc", sp.csc, (1,), "cosecant",
+        classes=(sp.csc,), latex=("csc",), numpy=_reciprocal("csc", "sin")[0],
+        python=_reciprocal("csc", "sin")[1], domain=_sin_nonzero,
+    ),
+    Function(
+        "asin", sp.asin, (1,), "inverse sine", ("arcsin",),
+        classes=(sp.asin,), latex=("arcsin",), numpy="numpy.arcsin", python="math.asin",
+        domain=_unit_interval,
+    ),
+    Function(
+        "acos", sp.acos, (1,), "inverse cosine", ("arccos",),
+        classes=(sp.acos,), latex=("arccos",), numpy="numpy.arccos", python="math.acos",
+        domain=_unit_interval,
+    ),
+    Function(
+        "atan", sp.atan, (1,), "inverse tangent", ("arctan",),
+        classes=(sp.atan,), latex=("arctan",), numpy="numpy.arctan", python="math.atan",
+    ),
+    Function(
+        "atan2", sp.atan2, (2,), "atan2(y, x): angle of the point (x, y)", ("arctan2",),
+        classes=(sp.atan2,), latex_out=r"\operatorname{atan2}", numpy="numpy.arctan2",
+        python="math.atan2",
+    ),
+    Function(
+        "sinh", sp.sinh, (1,), "hyperbolic sine",
+        classes=(sp.sinh,), latex=("sinh",), numpy="numpy.sinh", python="math.sinh",
+    ),
+    Function(
+        "cosh", sp.cosh, (1,), "hyperbolic cosine",
+        classes=(sp.cosh,), latex=("cosh",), numpy="numpy.cosh", python="math.cosh",
+    ),
+    Function(
+        "tanh", sp.tanh, (1,), "hyperbolic tangent; derivative 1 - tanh(x)^2",
+        classes=(sp.tanh,), latex=("tanh",), numpy="numpy.tanh", python="math.tanh",
+    ),
+    Function(
+        "asinh", sp.asinh, (1,), "inverse hyperbolic sine", ("arcsinh",),
+        classes=(sp.asinh,), latex=("arcsinh",), numpy="numpy.arcsinh", python="math.asinh",
+    ),
+    Function(
+        "acosh", sp.acosh, (1,), "inverse hyperbolic cosine", ("arccosh",),
+        classes=(sp.acosh,), latex=("arccosh",), numpy="numpy.arccosh", python="math.acosh",
+        domain=lambda args: ((args[0], ">= 1"),),
+    ),
+    Function(
+        "atanh", sp.atanh, (1,), "inverse hyperbolic tangent", ("arctanh",),
+        classes=(sp.atanh,), latex=("arctanh",), numpy="numpy.arctanh", python="math.atanh",
+        domain=lambda args: ((args[0], "in (-1, 1)"),),
+    ),
+    Function(
+        "sigmoid", sigmoid, (1,), "logistic 1/(1 + e^-x); derivative sigmoid*(1 - sigmoid)",
+        classes=(sigmoid,), latex_out=r"\sigma",
+        numpy=_helper("sigmoid", "return numpy.exp(-numpy.logaddexp(0, -x))"),
+        python=_helper("sigmoid", _SIGMOID_PY),
+    ),
+    Function(
+        "relu", relu, (1,), "max(x, 0); derivative the step Heaviside(x)",
+        classes=(relu,), latex_out=r"\operatorname{relu}",
+        numpy=_helper("relu", "return numpy.maximum(x, 0)"),
+        python=_helper("relu", "return max(x, 0)"), kink=_first,
+    ),
+    Function(
+        "softplus", softplus, (1,), "log(1 + e^x); derivative sigmoid(x)",
+        classes=(softplus,), latex_out=r"\operatorname{softplus}",
+        numpy=_helper("softplus", "return numpy.logaddexp(0, x)"),
+        python=_helper("softplus", "return max(x, 0) + math.log1p(math.exp(-abs(x)))"),
+    ),
+    Function("silu", lambda x: x * sigmoid(x), (1,), "x*sigmoid(x) (swish)", ("swish",)),
+    Function(
+        "softmax", softmax, (1,),
         "vector exp(x_k)/sum(exp(x_j)); one output is softmax(a, b, c)[k], from 0",
-        variadic=True,
+        variadic=True, classes=(SoftmaxOutput,),
+        numpy=_helper("softmax", _SOFTMAX_NP, "k", "*xs"),
+        python=_helper("softmax", _SOFTMAX_NP.replace("numpy", "math"), "k", "*xs"),
+        text=_softmax_text, latex_text=_softmax_latex,
     ),
-    FunctionSpec("erf", sp.erf, (1,), "error function"),
-    FunctionSpec("max", sp.Max, (2,), "larger of two values", ("Max",)),
-    FunctionSpec("min", sp.Min, (2,), "smaller of two values", ("Min",)),
-    FunctionSpec(
-        "Heaviside",
-        sp.Heaviside,
-        (1,),
-        "unit step, 1/2 at 0 (relu's derivative)",
-        ("heaviside", "step"),
+    Function(
+        "erf", sp.erf, (1,), "error function",
+        classes=(sp.erf,), latex_out=r"\operatorname{erf}",
+        numpy=_helper("erf", "return numpy.vectorize(math.erf, otypes=[float])(x)"),
+        python="math.erf",
     ),
-    FunctionSpec(
-        "DiracDelta",
-        _dirac,
-        (1, 2),
+    Function(
+        "max", sp.Max, (2,), "larger of two values", ("Max",),
+        classes=(sp.Max,), latex=("max",), latex_out=r"\max",
+        numpy=_helper("Max", _MAX_NP.format("maximum"), "*xs"), python="max",
+        kink=_difference,
+    ),
+    Function(
+        "min", sp.Min, (2,), "smaller of two values", ("Min",),
+        classes=(sp.Min,), latex=("min",), latex_out=r"\min",
+        numpy=_helper("Min", _MAX_NP.format("minimum"), "*xs"), python="min",
+        kink=_difference,
+    ),
+    Function(
+        "Heaviside", sp.Heaviside, (1,), "unit step, 1/2 at 0 (relu's derivative)",
+        ("heaviside", "step"), classes=(sp.Heaviside,), latex_out=r"\operatorname{Heaviside}",
+        numpy=_helper("Heaviside", "return numpy.heaviside(x, at0)", "x", "at0=0.5"),
+        python=_helper(
+            "Heaviside", "return 1.0 if x > 0 else 0.0 if x < 0 else at0", "x", "at0=0.5"
+        ),
+        step=_first,
+    ),
+    Function(
+        "DiracDelta", _dirac, (1, 2),
         "Dirac delta (the step's derivative); DiracDelta(x, k) is its k-th derivative",
+        classes=(sp.DiracDelta,), latex_out=r"\operatorname{DiracDelta}",
+        numpy=_helper(
+            "DiracDelta",
+            "return numpy.where(x == 0, numpy.inf if k == 0 else numpy.nan, 0.0)",
+            "x",
+            "k=0",
+        ),
+        python=_helper(
+            "DiracDelta", "return (math.inf if k == 0 else math.nan) if x == 0 else 0.0", "x", "k=0"
+        ),
+        step=_first,
     ),
 )
+# fmt: on
 
 
 @lru_cache(maxsize=1)
-def function_table() -> dict[str, FunctionSpec]:
-    """Every callable name, aliases included, mapped to its spec."""
-    table: dict[str, FunctionSpec] = {}
-    for spec in FUNCTIONS:
-        for name in (spec.name, *spec.aliases):
-            table[name] = spec
+def function_table() -> dict[str, Function]:
+    """Every callable name, aliases included, mapped to its entry."""
+    table: dict[str, Function] = {}
+    for entry in FUNCTIONS:
+        for name in (entry.name, *entry.aliases):
+            table[name] = entry
     return table
 
 
-def constants() -> dict[str, sp.Expr]:
-    """Names that are constants, not variables."""
-    return {"e": sp.E, "E": sp.E, "pi": sp.pi}
+_BY_CLASS: dict[type, Function | None] = {}
+
+
+def entry_of(node: sp.Basic) -> Function | None:
+    """The table entry of a function node (``sigmoid(x)``, ``sin(x)``); None for anything else.
+
+    >>> entry_of(sigmoid(symbol("x"))).name
+    'sigmoid'
+    """
+    kind = type(node)
+    try:
+        return _BY_CLASS[kind]
+    except KeyError:
+        pass
+    if not _BY_CLASS:
+        _BY_CLASS.update({cls: entry for entry in FUNCTIONS for cls in entry.classes})
+    found = next((_BY_CLASS[c] for c in kind.__mro__ if _BY_CLASS.get(c)), None)
+    _BY_CLASS[kind] = found
+    return found
+
+
+@lru_cache(maxsize=1)
+def latex_commands() -> dict[str, Function]:
+    """LaTeX command (without the backslash) -> the function it calls."""
+    return {command: entry for entry in FUNCTIONS for command in entry.latex}

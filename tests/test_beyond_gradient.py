@@ -10,11 +10,11 @@ import sympy as sp
 from typer.testing import CliRunner
 
 from symgrad import parse
-from symgrad.cli import app
-from symgrad.differentiate import derivative, gradient, hessian, jacobian
+from symgrad.cli.app import app
+from symgrad.derive import derivative, gradient, hessian, jacobian
 from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.functions import SoftmaxOutput, symbol
-from symgrad.render import expr_text
+from symgrad.notation import expr_text
 from tests.reference import close, numeric
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from symgrad import parse
-from symgrad.cli import app
+from symgrad.cli.app import app
 
 runner = CliRunner()
 
@@ -128,7 +128,7 @@ def test_piped_output_has_no_ansi_bytes():
 def test_help_does_not_import_sympy_numpy_or_rich():
     code = (
         "import sys\n"
-        "from symgrad.cli import app\n"
+        "from symgrad.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('sympy', 'numpy', 'rich') if m in sys.modules))"
     )

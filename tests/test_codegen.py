@@ -13,10 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from symgrad import parse
-from symgrad.cli import app
-from symgrad.codegen import codegen, python_name
-from symgrad.differentiate import variables
+from symgrad.cli.app import app
+from symgrad.derive.partial import variables
 from symgrad.errors import InputError
+from symgrad.functions import symbol
+from symgrad.numeric.code import codegen
+from symgrad.numeric.compile import identifiers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import mlp  # noqa: E402
@@ -103,7 +105,7 @@ def test_module_docstring_says_how_it_was_generated():
     "name, safe", [("x", "x"), ("lambda", "lambda_"), ("value", "value_"), ("numpy", "numpy_")]
 )
 def test_variable_names_become_safe_parameters(name, safe):
-    assert python_name(name) == safe
+    assert identifiers([symbol(name)])[name] == safe
 
 
 def test_variables_named_like_python_keywords_still_work():

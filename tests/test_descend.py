@@ -9,8 +9,8 @@ from importlib.resources import files
 
 import pytest
 
-from symgrad.descend import DEFAULTS, OPTIMIZERS, descend
 from symgrad.errors import InputError, VariableError
+from symgrad.numeric.descend import DEFAULTS, OPTIMIZERS, descend
 from symgrad.printing.learn import descent_json, descent_text
 
 QUARTIC = "x^4 - 3*x^2 + x"

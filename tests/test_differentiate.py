@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from symgrad import gradient, parse
-from symgrad.differentiate import natural_key, tidy, variables
+from symgrad.derive.forms import tidy
+from symgrad.derive.partial import natural_key, variables
 from symgrad.errors import InputError, LimitError, SymgradError, VariableError
 from symgrad.functions import symbol
-from symgrad.render import expr_text
+from symgrad.notation import expr_text
 from tests.reference import central_difference, close, numeric
 
 w, x, y, b = (symbol(n) for n in "wxyb")

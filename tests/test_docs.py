@@ -12,7 +12,7 @@ import pytest
 
 from symgrad import gradient, parse
 from symgrad.functions import FUNCTIONS
-from symgrad.render import expr_text
+from symgrad.notation import expr_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_every_function_is_in_the_syntax_page():
 def test_every_command_is_in_the_cli_reference_with_an_example():
     import typer.main
 
-    from symgrad.cli import app
+    from symgrad.cli.app import app
 
     reference = (ROOT / "docs" / "cli.md").read_text()
     group = typer.main.get_command(app)

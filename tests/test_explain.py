@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from symgrad import evaluate_gradient, gradient, parse
 from symgrad.derive.explain import MAX_STEPS, explain
-from symgrad.differentiate import variables
+from symgrad.derive.partial import variables
 from symgrad.errors import LimitError, SymgradError
 from symgrad.functions import symbol
-from symgrad.learn_results import RULES
+from symgrad.numeric.backward import explain_at
+from symgrad.results import RULES
 from tests.reference import central_difference, close, numeric
 from tests.test_differentiate import _expressions
 
@@ -227,7 +228,7 @@ def test_a_product_of_many_factors_is_bounded():
 def test_graph_leaf_gradients_equal_grad_at(text, rng):
     expr = parse(text)
     point = {v.name: round(rng.uniform(0.3, 1.2), 3) for v in variables(expr)}
-    result = explain(expr, at=point)
+    result = explain_at(expr, at=point)
     want = evaluate_gradient(expr, point)
     assert result.gradient_value == want.gradient_value
     for var, value in zip(want.gradient.wrt, want.gradient_value):
@@ -240,7 +241,7 @@ def test_graph_leaf_gradients_equal_grad_at(text, rng):
 
 def test_the_notes_graph_y_is_w_times_x_z_is_y_plus_b():
     # x = randn(1); b, w requires_grad; y = w*x; z = y + b; z.backward()
-    result = explain("w*x + b", "w,b", at="w=0.5,x=-0.1368,b=2")
+    result = explain_at("w*x + b", "w,b", at="w=0.5,x=-0.1368,b=2")
     graph = result.graph
     nodes = {n.id: n for n in graph.nodes}
     assert [(n, nodes[n].requires_grad, nodes[n].leaf) for n in ("x", "b", "w", "t0", "t1")] == [
@@ -259,7 +260,7 @@ def test_the_notes_graph_y_is_w_times_x_z_is_y_plus_b():
 
 
 def test_a_shared_subexpression_is_one_node_whose_gradient_sums_over_its_uses():
-    result = explain("sin(w*x) + cos(w*x)", "w", at="w=0.3,x=2")
+    result = explain_at("sin(w*x) + cos(w*x)", "w", at="w=0.3,x=2")
     graph = result.graph
     shared = [n for n in graph.nodes if str(n.expression) == "w*x"]
     assert len(shared) == 1
@@ -274,7 +275,7 @@ def test_a_shared_subexpression_is_one_node_whose_gradient_sums_over_its_uses():
 
 
 def test_a_point_outside_the_domain_has_undefined_values_and_a_note():
-    result = explain("sqrt(x)", at="x=-1")
+    result = explain_at("sqrt(x)", at="x=-1")
     assert result.gradient_value == (None,) and result.exit_code == 4
     assert result.graph.node("x").grad is None  # no number to pass on
     assert any("outside the domain" in note for note in result.notes)
@@ -298,7 +299,7 @@ def test_json_record_matches_the_schema_and_reparses(text):
     jsonschema = pytest.importorskip("jsonschema")
     from symgrad.printing.learn import explanation_json
 
-    result = explain(text, at={v.name: 0.5 for v in variables(parse(text))})
+    result = explain_at(text, at={v.name: 0.5 for v in variables(parse(text))})
     record = json.loads(json.dumps(explanation_json(result, text), allow_nan=False))
     jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/explain"}).validate(record)
     for step in record["steps"]:  # every expression string re-parses to the step's expression
@@ -334,7 +335,7 @@ def test_latex_is_one_aligned_derivation_per_partial():
 def test_pretty_has_the_steps_and_the_graph_table():
     from symgrad.printing.learn import explanation_pretty
 
-    blocks = explanation_pretty(explain("w*x + b", "w,b", at="w=2,x=3,b=1"))
+    blocks = explanation_pretty(explain_at("w*x + b", "w,b", at="w=2,x=3,b=1"))
     roles = [role for role, _ in blocks]
     assert roles[0] == "header" and "result" in roles
     table = next(text for role, text in blocks if text.startswith("backward pass"))
@@ -347,7 +348,7 @@ def test_dot_source_has_a_node_per_value_and_an_edge_per_local_derivative():
     from symgrad.errors import InputError
     from symgrad.printing.learn import explanation_dot
 
-    result = explain("sigmoid(w*x + b)", "w,b", at="w=0.5,x=2,b=-1")
+    result = explain_at("sigmoid(w*x + b)", "w,b", at="w=0.5,x=2,b=-1")
     source = "\n".join(explanation_dot(result))
     assert source.startswith("digraph backward {") and source.endswith("}")
     nodes = re.findall(r'^  "([^"]+)" \[label=', source, re.M)
@@ -364,7 +365,7 @@ def test_with_a_point_a_derivation_too_long_to_read_still_gives_the_backward_pas
     with pytest.raises(LimitError, match="steps"):
         explain(text, "w,b")
     point = {**{f"x{i}": 0.1 * i for i in range(40)}, **{f"y{i}": 0.2 for i in range(40)}}
-    result = explain(text, "w,b", at={**point, "w": 0.5, "b": 0.1})
+    result = explain_at(text, "w,b", at={**point, "w": 0.5, "b": 0.1})
     assert result.steps == () and any("only the backward pass" in n for n in result.notes)
     leaves = [result.graph.node(v).grad for v in ("w", "b")]
     assert leaves == pytest.approx(list(result.gradient_value), rel=1e-12)

@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
-from symgrad.cli import app
-from symgrad.differentiate import gradient
+from symgrad.budget import bounded
+from symgrad.cli.app import app
+from symgrad.derive.partial import gradient
 from symgrad.errors import SymgradError
-from symgrad.limits import Limits, bounded
-from symgrad.parser import parse
+from symgrad.limits import Limits
+from symgrad.parsing.plain import parse
 from tests.strategies import expressions, raw_text
 
 runner = CliRunner()

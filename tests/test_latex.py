@@ -11,13 +11,13 @@ import sympy as sp
 from typer.testing import CliRunner
 
 from symgrad import gradient, parse
-from symgrad.cli import app
-from symgrad.differentiate import hessian
+from symgrad.cli.app import app
+from symgrad.derive import hessian
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import SoftmaxOutput, symbol
-from symgrad.latex import parse_latex
-from symgrad.parser import parse_input
-from symgrad.render import expr_latex
+from symgrad.notation import expr_latex
+from symgrad.parsing import parse_input
+from symgrad.parsing.latex import parse_latex
 
 runner = CliRunner()
 

@@ -5,21 +5,21 @@ from __future__ import annotations
 import time
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from symgrad import cli
-from symgrad.cli import app, run_guarded
+from symgrad.budget import bounded
+from symgrad.cli.app import app, run_guarded
 from symgrad.errors import LimitError, ParseError
 from symgrad.limits import (
     DEFAULT_LIMITS,
     LIMIT_FIELDS,
     Limits,
     applied,
-    bounded,
     check_order,
     current_limits,
 )
-from symgrad.parser import parse
+from symgrad.parsing.plain import parse
 
 runner = CliRunner()
 
@@ -134,7 +134,7 @@ def test_the_worker_recurses_far_past_pythons_default_limit():
 
 
 def test_every_command_that_reads_an_expression_has_the_limit_options():
-    group = cli.typer.main.get_group(app)
+    group = typer.main.get_group(app)
     for name, command in group.commands.items():
         params = {p.name for p in command.params}
         if "expr" in params:
@@ -181,7 +181,7 @@ def _raise(exc):
         (MemoryError(), 3, "out of memory"),
         (RecursionError(), 3, "limit error"),
         (LimitError("gave up"), 3, "limit error: gave up"),
-        (ZeroDivisionError("boom"), 70, "internal error (ZeroDivisionError: boom)"),
+        (ZeroDivisionError("boom"), 70, "internal error: ZeroDivisionError: boom"),
     ],
 )
 def test_the_top_level_guard_maps_everything_to_one_line(exc, code, words, capsys):
@@ -192,12 +192,16 @@ def test_the_top_level_guard_maps_everything_to_one_line(exc, code, words, capsy
 
 
 def test_a_broken_pipe_is_quiet(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_silence_stdout", lambda: None)
+    import symgrad.cli.app
+
+    monkeypatch.setattr(symgrad.cli.app, "silence_stdout", lambda: None)
     assert run_guarded(_raise(BrokenPipeError())) == 0
     assert capsys.readouterr().err == ""
 
 
 def test_debug_shows_the_traceback(monkeypatch):
-    monkeypatch.setattr(cli, "_debug", True)
+    from symgrad.cli.app import state
+
+    monkeypatch.setattr(state, "debug", True)
     with pytest.raises(ZeroDivisionError):
         run_guarded(_raise(ZeroDivisionError("boom")))

@@ -10,13 +10,9 @@ import sympy as sp
 from symgrad import gradient, parse
 from symgrad.errors import InputError, VariableError
 from symgrad.functions import symbol
-from symgrad.numeric import (
-    domain_conditions,
-    domain_notes,
-    evaluate_gradient,
-    kinks,
-    parse_point,
-)
+from symgrad.numeric.domain import domain_conditions, domain_notes, kinks
+from symgrad.numeric.evaluate import evaluate_gradient
+from symgrad.numeric.points import parse_point
 from tests.reference import numeric
 
 # (expression, point): every value and partial must agree with mpmath to 1e-9 relative

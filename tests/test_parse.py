@@ -7,7 +7,7 @@ import sympy as sp
 
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import Abs, sigmoid, symbol
-from symgrad.parser import parse
+from symgrad.parsing.plain import parse
 
 w, x, y, z, b = (symbol(n) for n in "wxyzb")
 

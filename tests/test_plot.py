@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from symgrad import evaluate_gradient, parse
-from symgrad.differentiate import variables
+from symgrad.derive.partial import variables
 from symgrad.errors import InputError, SymgradError, VariableError
 from symgrad.functions import symbol
-from symgrad.plotdata import around_path, field, parse_range, sample
+from symgrad.numeric.plotdata import around_path, field, parse_range, sample
 from symgrad.printing.learn import field_json, plot_json
 from symgrad.printing.plot import save_descent, save_plot, terminal_chart
 from tests.test_differentiate import _expressions
@@ -76,7 +76,7 @@ def test_generated_curves_equal_grad_at(text):
 
 
 def test_a_descent_path_gets_a_window_around_it():
-    from symgrad.descend import descend
+    from symgrad.numeric.descend import descend
 
     curve = around_path(descend("(x - 1)^2", "x=3", lr=0.1))
     assert curve.x[0] < 1 < 3 < curve.x[-1]
@@ -223,7 +223,7 @@ def test_two_variables_draw_contours_and_gradient_arrows(tmp_path):
 
 
 def test_a_descent_path_is_drawn_over_f(tmp_path):
-    from symgrad.descend import descend
+    from symgrad.numeric.descend import descend
 
     result = descend("x^4 - 3*x^2 + x", "x=2", lr=0.01, momentum=0.9)
     curve = sample("x^4 - 3*x^2 + x", "x", (-2, 2.2))
@@ -249,7 +249,7 @@ def test_without_matplotlib_the_message_says_how_to_install_it(tmp_path, monkeyp
 def test_help_imports_neither_matplotlib_nor_plotille():
     code = (
         "import sys\n"
-        "from symgrad.cli import app\n"
+        "from symgrad.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('matplotlib', 'plotille') if m in sys.modules))"
     )
@@ -260,7 +260,7 @@ def test_help_imports_neither_matplotlib_nor_plotille():
 def test_the_drawing_modules_import_no_plotting_library_until_they_draw():
     code = (
         "import sys\n"
-        "import symgrad.printing.plot, symgrad.printing.learn, symgrad.plotdata\n"
+        "import symgrad.printing.plot, symgrad.printing.learn, symgrad.numeric.plotdata\n"
         "print(sorted(m for m in ('matplotlib', 'plotille') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

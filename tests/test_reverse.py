@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from symgrad import gradient, parse
-from symgrad.cli import app
-from symgrad.differentiate import use_reverse_mode, variables
+from symgrad.cli.app import app
+from symgrad.derive.partial import use_reverse_mode, variables
+from symgrad.derive.reverse import count_ops, expand_names, name_prefix, reverse_gradient, share
 from symgrad.errors import SymgradError
 from symgrad.functions import symbol
-from symgrad.render import expr_text, linear_text
-from symgrad.reverse import count_ops, expand_names, name_prefix, reverse_gradient, share
+from symgrad.notation import expr_text, linear_text
 from tests.reference import close, numeric
 from tests.test_differentiate import VARS, _expressions
 
@@ -143,7 +143,7 @@ def test_mlp_gradient_matches_diff_and_stays_small(rng):
 
 
 def test_automatic_reverse_mode_gives_full_partials(rng, monkeypatch):
-    monkeypatch.setattr("symgrad.differentiate.REVERSE_MIN_WORK", 0)
+    monkeypatch.setattr("symgrad.derive.partial.REVERSE_MIN_WORK", 0)
     loss = parse(mlp.loss(3))
     params = mlp.params(3)
     g = gradient(loss, ",".join(params))

@@ -12,17 +12,18 @@ import os
 import select
 import subprocess
 import sys
-from dataclasses import dataclass
 from importlib.resources import files
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from symgrad.cli import ExprArg, SymgradGroup, app
+from symgrad.cli.app import app
+from symgrad.cli.loop import Settings, answers, read_lines, write_all
 from symgrad.limits import Limits
-from symgrad.render import as_dict, as_text
-from symgrad.stream import answer_stream, json_line, printable, read_lines
+from symgrad.numeric.check import check_claim
+from symgrad.printing.json import json_line
+from symgrad.printing.messages import printable
 
 runner = CliRunner()
 
@@ -81,7 +82,7 @@ def test_an_over_long_line_is_skipped_in_bounded_reads():
             return chunk
 
     data = b"x+" * 2_000_000 + b"\ny\n"
-    lines = list(read_lines(Recording(data)))
+    lines = list(read_lines(Recording(data), Limits()))
     assert [ln.text for ln in lines][1] == "y"
     assert lines[0].problem[0] == "limit" and "4,000,001 bytes" in lines[0].problem[1]
     assert len(lines[0].text) == 103
@@ -97,9 +98,11 @@ def test_json_stream_one_record_per_line_in_order():
     assert code == 1 and err == ""
     got = records(out)
     assert [r["input"] for r in got] == ["x^2", "sin(y)*x", "x +", "exp(w)"]
+    assert [r["line"] for r in got] == [1, 4, 5, 7]  # records join back to their input lines
     assert got[1]["gradient"] == ["sin(y)", "x*cos(y)"]
     assert got[2] == {
         "input": "x +",
+        "line": 5,
         "error": {
             "kind": "parse",
             "message": "the expression ends too early: expected a number, a name or '('",
@@ -179,31 +182,16 @@ def test_json_line_is_one_line():
 # ---------------------------------------------------------------- exit codes of results
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A stand-in for a result carrying its own exit code (like a check that found a mismatch)."""
-
-    ok: bool
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
-
-
-@as_dict.register
-def _(result: Verdict, source=None):
-    return {"input": source, "ok": result.ok}
-
-
-@as_text.register
-def _(result: Verdict):
-    return [f"ok = {result.ok}"]
-
-
-def _verdict(text: str) -> Verdict:
+def _verdict(text: str):
+    """A check whose claim is right for "good" and wrong otherwise; "boom" is a bug."""
     if text == "boom":
         raise ValueError("an internal bug")
-    return Verdict(text == "good")
+    return check_claim("x^2", ["2*x" if text == "good" else "3*x"], "x", at="x=1")
+
+
+def run_lines(data: bytes, compute, debug: bool = False) -> int:
+    settings = Settings(fmt="json", debug=debug)
+    return write_all(answers(read_lines(io.BytesIO(data), Limits()), compute, settings), True)
 
 
 @pytest.mark.parametrize(
@@ -215,24 +203,24 @@ def _verdict(text: str) -> Verdict:
     ],
 )
 def test_stream_status(lines, status, capsys):
-    assert answer_stream(_verdict, "json", stream=io.BytesIO(lines)) == status
+    assert run_lines(lines, _verdict) == status
     out = capsys.readouterr().out
-    assert len(records(out)) == lines.count(b"\n")
+    assert [r["line"] for r in records(out)] == list(range(1, lines.count(b"\n") + 1))
 
 
 def test_an_internal_error_is_a_record_of_kind_internal(capsys):
-    answer_stream(_verdict, "json", stream=io.BytesIO(b"boom\ngood\n"))
+    run_lines(b"boom\ngood\n", _verdict)
     first, second = records(capsys.readouterr().out)
     assert (
         first["error"]["kind"] == "internal"
         and "ValueError: an internal bug" in (first["error"]["message"])
     )
-    assert second == {"input": "good", "ok": True}
+    assert (first["line"], second["line"], second["status"]) == (1, 2, "pass")
 
 
 def test_debug_shows_the_internal_error():
     with pytest.raises(ValueError):
-        answer_stream(_verdict, "json", stream=io.BytesIO(b"boom\n"), debug=True)
+        run_lines(b"boom\n", _verdict, debug=True)
 
 
 # ---------------------------------------------------------------- options on every command
@@ -333,6 +321,12 @@ SCHEMA_CASES = [
     ("diff", ["x^3*y\n"], ["--wrt", "x,y"], "derivative"),
     ("check", ["x^2\nrelu(x)\n"], ["--claim", "2*x"], "check"),
     ("check", ["relu(x)\n"], ["--at", "x=0"], "check"),
+    ("hessian", ["x^2*y\nlog(x)*y\n"], ["--at", "x=-1,y=2"], "hessian"),
+    ("hessian", ["sin(x*y)^2\n"], ["--cse"], "hessian"),
+    ("jacobian", ["[x*y, log(x)]\nsoftmax(x, y)\n"], ["--at", "x=2,y=1"], "jacobian"),
+    ("jacobian", ["[sin(x*y), cos(x*y)]\n"], ["--cse"], "jacobian"),
+    ("diff", ["x^3*y\n"], ["--wrt", "x", "--order", "2", "--at", "x=1,y=2"], "derivative"),
+    ("codegen", ["sigmoid(w*x + b)\nsoftmax(a, b)[0]\n"], [], "code"),
 ]
 
 
@@ -470,7 +464,7 @@ def test_head_1_in_a_shell_pipeline(tmp_path):
         timeout=300,
     )
     assert proc.stdout.splitlines() == [
-        '{"input": "x^2", "expression": "x**2", "wrt": ["x"], "gradient": ["2*x"]}',
+        '{"input": "x^2", "line": 1, "expression": "x**2", "wrt": ["x"], "gradient": ["2*x"]}',
         "status=0",
     ]
     assert proc.stderr == ""
@@ -515,24 +509,16 @@ def test_format_auto_in_a_pipe_is_text():
     assert proc.stdout == b"f = x**2\ndf/dx = 2*x\n\n"
 
 
-def test_file_reaches_a_command_that_does_not_call_run(tmp_path):
-    other = typer.Typer(cls=SymgradGroup)
-
-    @other.command()
-    def shout(expr: ExprArg) -> None:
-        typer.echo(expr.upper())
-
-    @other.command()
-    def spare() -> None:  # no EXPR: no --file either
-        pass
-
+def test_every_expression_command_takes_file_and_no_other_does(tmp_path):
     path = tmp_path / "e.txt"
     path.write_text("sin(x)\n")
-    result = runner.invoke(other, ["shout", "--file", str(path)])
-    assert (result.exit_code, result.stdout) == (0, "SIN(X)\n\n")
-    result = runner.invoke(other, ["shout"])
+    for command in ("grad", "hessian", "jacobian", "diff", "check", "codegen"):
+        result = runner.invoke(app, [command, "--file", str(path), "--format", "json"])
+        assert result.exit_code == 0, (command, result.stderr)
+        assert json.loads(result.stdout)["expression"] == "sin(x)"
+    result = runner.invoke(app, ["grad"])
     assert result.exit_code == 2 and "Missing argument 'EXPR'" in result.stderr
-    result = runner.invoke(other, ["spare", "--file", str(path)])
+    result = runner.invoke(app, ["functions", "--file", str(path)])
     assert result.exit_code == 2 and "No such option '--file'" in result.stderr
 
 

@@ -25,22 +25,22 @@ node's accumulated gradient.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-
 import sympy as sp
 
-from symgrad.differentiate import ExprLike, WrtLike, as_expr, gradient, require_scalar, variables
+from symgrad.derive.partial import ExprLike, WrtLike, as_expr, gradient, require_scalar, variables
+from symgrad.derive.reverse import (
+    _local_derivative,
+    _pattern,
+    _rule,
+    _with_args,
+    topological,
+)
 from symgrad.errors import LimitError
 from symgrad.functions import symbol
-from symgrad.learn_results import (
-    Edge,
+from symgrad.results import (
     Explanation,
-    Graph,
-    Node,
     Step,
 )
-from symgrad.reverse import _local_derivative, _rule, _with_args, name_prefix, topological
 
 MAX_STEPS = 400
 """Steps of all the derivations of one ``explain``: past this a derivation helps nobody."""
@@ -55,22 +55,19 @@ MAX_DERIVATIVE_NODES = 5_000
 NAMES = ("u", "v", "s", "r", "q", "p", "g", "h")
 
 
-def explain(
-    expr: ExprLike, wrt: WrtLike = None, at: Mapping[str, float] | str | None = None
-) -> Explanation:
-    """The step-by-step derivation of each partial of ``expr`` and, with a point ``at``, the
-    backward pass of its computation graph.
+def explain(expr: ExprLike, wrt: WrtLike = None, *, shorten: bool = False) -> Explanation:
+    """The step-by-step derivation of each partial of ``expr`` (by ``wrt``, default all).
 
-    >>> e = explain("w*x + b", "w,b", at="w=2,x=3,b=1")
-    >>> [(n.id, str(n.expression), n.value, n.grad, n.requires_grad) for n in e.graph.nodes]
-    [('b', 'b', 1.0, 1.0, True), ('w', 'w', 2.0, 3.0, True), ('x', 'x', 3.0, None, False), \
-('t0', 'w*x', 6.0, 1.0, True), ('t1', 'b + t0', 7.0, 1.0, True)]
-    >>> e.gradient_value
-    (3.0, 1.0)
+    A derivation too long to read is a LimitError, or with ``shorten`` no steps and a note
+    (the backward pass at a point, ``symgrad.numeric.backward``, still answers then).
+
+    >>> e = explain("w^2*x + b^2", "w")
+    >>> [(s.rule, str(s.derivative)) for s in e.steps]
+    [('power', '2*w'), ('sum', '2*w*x')]
     """
     expr = as_expr(expr)
     require_scalar(expr, "explain")
-    _check_size(expr)
+    check_size(expr)
     grad = gradient(expr, wrt)
     names, named = _names(expr, grad.wrt)
     steps: list[Step] = []
@@ -79,37 +76,20 @@ def explain(
         for var, partial in zip(grad.wrt, grad.partials):
             _Derivation(var, names, named, steps).run(expr, partial)
     except _TooLong as err:
-        if at is None:
+        if not shorten:
             raise
-        # with a point the backward pass still answers: it grows with the graph, not the steps
         steps, notes = [], (f"{err.message.split(':')[0]}: only the backward pass is shown",)
-    result = Explanation(
+    return Explanation(
         expression=expr,
         wrt=grad.wrt,
         names=tuple((name, names[name]) for name in names),
         steps=tuple(steps),
         partials=grad.partials,
-    )
-    if at is None:
-        return result
-    from dataclasses import replace
-
-    from symgrad.numeric import gradient_at
-
-    values = gradient_at(grad, at)
-    graph = backward_graph(expr, grad.wrt, values.at)
-    return replace(
-        result,
-        at=values.at,
-        graph=graph,
-        value=values.value,
-        gradient_value=values.gradient_value,
-        notes=values.notes + notes,
-        exit_code=values.exit_code,
+        notes=notes,
     )
 
 
-def _check_size(expr: sp.Expr) -> None:
+def check_size(expr: sp.Expr) -> None:
     count = 0
     for _ in topological([expr]):
         count += 1
@@ -359,14 +339,9 @@ class _Derivation:
 def function_rule(node: sp.Expr, k: int) -> sp.Expr:
     """d node / d node.args[k] for a function call, from the function's own rule (fdiff),
     written with the node and its arguments: sigmoid(u)*(1 - sigmoid(u))."""
-    try:
-        local, generic, dummies = _rule(node.func, len(node.args), k)
-    except (ValueError, TypeError):  # a function with a fixed argument (softmax's index)
-        local = node.fdiff(k + 1)
-        if local.has(sp.Derivative, sp.Subs):
-            local = sp.diff(node, node.args[k])
-        return local
-    return local.xreplace({generic: node, **dict(zip(dummies, node.args))})
+    local, generic, dummies = _rule(node.func, _pattern(node.args), k)
+    back = {d: a for d, a in zip(dummies, node.args) if not d.is_Number}
+    return local.xreplace({generic: node, **back})
 
 
 def _local(node: sp.Expr, k: int, ref, itself: sp.Expr) -> sp.Expr:
@@ -394,114 +369,3 @@ def _larger_than(expr: sp.Expr, limit: int) -> bool:
 
 
 # ---------------------------------------------------------------- the backward pass
-
-
-def _op(node: sp.Expr) -> str:
-    if node.is_Add:
-        return "add"
-    if node.is_Mul:
-        return "mul"
-    if node.is_Pow:
-        return "pow"
-    name = type(node).__name__
-    return {"Abs": "abs", "Max": "max", "Min": "min", "SoftmaxOutput": "softmax"}.get(
-        name, name.lower() if name in ("Heaviside", "DiracDelta") else name
-    )
-
-
-def backward_graph(expr: sp.Expr, wrt: tuple[sp.Symbol, ...], at: Mapping[str, float]) -> Graph:
-    """The computation graph of ``expr`` at ``at`` after ``backward()``: forward values, local
-    derivatives on the edges, and gradients accumulated from the output back to the leaves.
-
-    Leaves are the variables (``requires_grad`` for those in ``wrt``); every other node is one
-    distinct subexpression. Gradients are accumulated in floating point, edge by edge, as
-    autograd does; a node used twice receives the sum of both contributions.
-    """
-    from symgrad.numeric import compile_exprs
-
-    leaves = variables(expr)
-    order = [n for n in topological([expr]) if n.free_symbols]
-    prefix = name_prefix([*leaves])
-    ids: dict[sp.Expr, sp.Symbol] = {v: v for v in leaves}
-    for k, node in enumerate(order):
-        ids[node] = symbol(f"{prefix}{k}")
-
-    def ref(a: sp.Expr) -> sp.Expr:
-        return ids.get(a, a)
-
-    point = [float(at[v.name]) for v in leaves]
-    locals_: list[list[tuple[int, sp.Expr]]] = []
-    written: list[sp.Expr] = []
-    for node in order:
-        edges = [(k, _local(node, k, ref, ids[node])) for k, a in enumerate(node.args)
-                 if a.free_symbols]  # fmt: skip
-        written += [w for _, w in edges]
-        locals_.append(edges)
-    # forward: every node's value (shared parts once); then the local derivatives, written
-    # with the ids, from the values of the leaves and the nodes
-    values = compile_exprs(order, list(leaves))(*point) if order else []
-    node_values = {node: _finite(v) for node, v in zip(order, values)}
-    node_values.update({v: float(x) for v, x in zip(leaves, point)})
-    id_args = [*leaves, *(ids[n] for n in order)]
-    id_point = [*point, *(float(v) for v in values)]
-    edge_values = iter(compile_exprs(written, id_args)(*id_point) if written else [])
-    targets = set(wrt)
-    requires = {v: v in targets for v in leaves}
-    for node in order:
-        requires[node] = any(requires.get(a, False) for a in node.args)
-
-    edge_table: dict[sp.Expr, list[tuple[sp.Expr, sp.Expr, float | None]]] = {}
-    for node, edges in zip(order, locals_):
-        edge_table[node] = [(node.args[k], w, _finite(next(edge_values))) for k, w in edges]
-
-    # backward: each node's gradient is complete before it is passed on (reverse topological)
-    grads: dict[sp.Expr, float | None] = {expr: 1.0} if requires.get(expr) else {}
-    for node in reversed(order):
-        g = grads.get(node)
-        if not requires[node]:
-            continue
-        for a, _, local in edge_table[node]:
-            if not requires.get(a, False):
-                continue
-            contribution = None if g is None or local is None else g * local
-            if a in grads and grads[a] is None:
-                continue
-            grads[a] = None if contribution is None else grads.get(a, 0.0) + contribution
-    nodes = []
-    for v in leaves:
-        nodes.append(
-            Node(
-                id=v.name,
-                op="leaf",
-                expression=v,
-                inputs=(),
-                value=node_values[v],
-                grad=grads.get(v, 0.0) if requires[v] else None,
-                leaf=True,
-                requires_grad=requires[v],
-            )
-        )
-    for node in order:
-        inputs = tuple(str(ref(a)) for a in node.args if a.free_symbols)
-        nodes.append(
-            Node(
-                id=ids[node].name,
-                op=_op(node),
-                expression=_with_args(node, [ref(a) for a in node.args]),
-                inputs=inputs,
-                value=node_values[node],
-                grad=grads.get(node, 0.0) if requires[node] else None,
-                leaf=False,
-                requires_grad=requires[node],
-                local=tuple(
-                    Edge(str(ref(a)), written, value) for a, written, value in edge_table[node]
-                ),
-            )
-        )
-    output = ids[expr].name if expr in ids else str(expr)
-    return Graph(nodes=tuple(nodes), output=output)
-
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None

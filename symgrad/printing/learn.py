@@ -11,9 +11,8 @@ from typing import Any
 
 import sympy as sp
 
-from symgrad.learn_results import Descent, Explanation, FieldData, Graph, PlotData, Step
-from symgrad.render import expr_latex, expr_text
-from symgrad.verdicts import fmt_number, point_text
+from symgrad.notation import expr_latex, expr_text, fmt_number, point_text
+from symgrad.results import Descent, Explanation, FieldData, Graph, PlotData, Step
 
 RULE_TEXT = {
     "constant": "does not depend on {v}",
@@ -189,7 +188,7 @@ def explanation_latex(result: Explanation) -> list[str]:
 def explanation_pretty(result: Explanation, width: int = 80) -> list[tuple[str, str]]:
     """(role, block) pairs: the expression, the names, numbered steps per partial (the last
     one as the result), and the graph as a table."""
-    from symgrad.render import labelled
+    from symgrad.printing.pretty import labelled
 
     blocks = [("header", labelled("parsed as  f", result.expression, width))]
     if result.names:
@@ -350,7 +349,7 @@ def descent_text(result: Descent, stride: int | None = None) -> list[str]:
 
 
 def descent_pretty(result: Descent, width: int = 80) -> list[tuple[str, str]]:
-    from symgrad.render import labelled
+    from symgrad.printing.pretty import labelled
 
     stride = every(result)
     blocks = [

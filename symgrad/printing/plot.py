@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from symgrad.errors import InputError
-from symgrad.learn_results import Descent, FieldData, PlotData
+from symgrad.results import Descent, FieldData, PlotData
 
 FILE_FORMATS = ("png", "svg", "pdf")
 INSTALL_HINT = 'pip install "symgrad[plot]"'
@@ -196,7 +196,7 @@ def save_plot(data: PlotData | FieldData, path: str | Path) -> Path:
 
 
 def _draw_curves(ax, data: PlotData) -> None:
-    from symgrad.render import expr_text
+    from symgrad.notation import expr_text
 
     colors = ("tab:blue", "tab:red")
     all_y = []
@@ -224,7 +224,7 @@ def _grid(values) -> list[list[float]]:
 def _draw_field(fig, ax, data: FieldData) -> None:
     import numpy as np
 
-    from symgrad.render import expr_text
+    from symgrad.notation import expr_text
 
     x, y = np.array(data.x), np.array(data.y)
     f = np.array(_grid(data.f))

@@ -12,35 +12,32 @@ step.
 from __future__ import annotations
 
 import math
-import signal
-import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
 import sympy as sp
 
-from symgrad.differentiate import ExprLike, Gradient, WrtLike, as_expr, gradient, variables
+from symgrad.derive.partial import ExprLike, WrtLike, as_expr, gradient, variables
 from symgrad.errors import InputError, ParseError, VariableError
-from symgrad.numeric import (
-    compile_exprs,
+from symgrad.notation import expr_text
+from symgrad.numeric.compile import compile_exprs
+from symgrad.numeric.domain import (
     domain_conditions,
     domain_notes,
     kink_report,
     kinks,
-    point_values,
     violated,
 )
-from symgrad.render import expr_text
-from symgrad.verdicts import (
+from symgrad.numeric.hints import equivalent, hint
+from symgrad.numeric.points import point_values
+from symgrad.results import (
     MISMATCH,
     PASS,
     UNVERIFIABLE,
     CheckResult,
     ClaimVerdict,
-    fmt_number,
+    Gradient,
 )
 
 DEFAULT_RTOL = 1e-3  # those of torch.autograd.gradcheck
@@ -52,7 +49,6 @@ STEP = 6e-6  # h = STEP * max(1, |x|): balances truncation O(h^2) against roundi
 # exact formulas, so the tolerance is only for rounding
 CLAIM_RTOL = 1e-7
 CLAIM_ATOL = 1e-9
-SYMBOLIC_BUDGET = 1.0  # seconds of sympy simplify per claim
 NICE_VALUES = (1.0, 2.0, -1.0, 0.5, 3.0, -2.0, 1.5, -0.5)
 _EPS = np.finfo(float).eps
 
@@ -422,7 +418,7 @@ class _Checker:
         if not np.any(both):
             wrong = base  # the claim is nowhere a real number where the derivative is
         if not np.any(wrong):
-            method = "symbolic" if _equivalent(claim, true) else "numeric"
+            method = "symbolic" if equivalent(claim, true) else "numeric"
             return ClaimVerdict(var, claim, true, PASS, method=method, points=int(both.sum()))
         j = int(np.argmax(wrong))  # the first: nice points come first
         claimed_value = _finite(c[j])
@@ -438,110 +434,10 @@ class _Checker:
             true_value=true_value,
             difference=None if claimed_value is None else claimed_value - true_value,
             finite_difference=_finite(ev.fd[i, j]) if ev.ok[j] else None,
-            hint=_hint(claim, true, c[both], t[both]),
+            hint=hint(claim, true, c[both], t[both]),
         )
 
 
 def _finite(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-# ---------------------------------------------------------------- symbolic help, on a budget
-
-
-class _OutOfTime(Exception):
-    pass
-
-
-@contextmanager
-def budget(seconds: float) -> Iterator[bool]:
-    """Interrupt sympy after ``seconds`` (yields False where no timer is available).
-
-    sympy's ``simplify`` has no time limit of its own and can run for minutes; an interval
-    timer is the one way to stop it, and it only works in the main thread.
-    """
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield False
-        return
-
-    def _alarm(signum, frame):
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    start = time.monotonic()
-    try:
-        yield True
-    except _OutOfTime:
-        pass
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer:  # a caller's own timer keeps running
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
-
-
-def _simplified(expr: sp.Expr, seconds: float = SYMBOLIC_BUDGET, how=sp.simplify) -> sp.Expr | None:
-    """``how(expr)`` (``simplify`` by default), or None when that takes longer than ``seconds``."""
-    result = None
-    with budget(seconds) as usable:
-        if usable:
-            result = how(expr)
-    return result
-
-
-def _equivalent(claim: sp.Expr, true: sp.Expr) -> bool:
-    """True where the difference simplifies to 0 within the budget."""
-    if claim == true:
-        return True
-    diff = _simplified(claim - true)
-    return diff is not None and diff == 0
-
-
-def _hint(claim, true, c: np.ndarray, t: np.ndarray) -> str | None:
-    """What differs, where that is cheap to see: a constant factor, a constant term, a
-    missing or extra factor, a missing term."""
-    with np.errstate(all="ignore"):
-        nonzero = np.abs(t) > 1e-12
-        if np.count_nonzero(nonzero) >= 2:
-            ratio = c[nonzero] / t[nonzero]
-            r0 = ratio[0]
-            if np.all(np.abs(ratio - r0) <= 1e-9 * max(1.0, abs(r0))):
-                if r0 == 0 or abs(r0) < 1e-12:
-                    return "the claim is 0 here but the derivative is not"
-                if abs(r0 + 1) <= 1e-9:
-                    return "off by a factor of -1 (a sign error)"
-                return f"off by a factor of {fmt_number(float(f'{r0:.10g}'))}"
-        if len(c) >= 2:
-            shift = t - c
-            if np.all(np.abs(shift - shift[0]) <= 1e-9 * max(1.0, abs(shift[0]))):
-                sign = "-" if shift[0] < 0 else "+"
-                return (
-                    f"off by a constant: the derivative is the claim {sign} "
-                    f"{fmt_number(abs(shift[0]))}"
-                )
-    # cancel, not simplify: rational arithmetic is quick, and a hint is only a hint
-    small = 6
-    if claim != 0 and true != 0:
-        for candidate, words in ((true / claim, "missing factor"), (claim / true, "extra factor")):
-            q = _simplified(candidate, SYMBOLIC_BUDGET / 4, sp.cancel)
-            if q is not None and q.is_Number and q != 0 and words == "missing factor":
-                # at a single point the ratio of values says nothing; the symbolic one does
-                factor = 1 / q
-                if factor == -1:
-                    return "off by a factor of -1 (a sign error)"
-                return f"off by a factor of {expr_text(factor)}"
-            if (
-                q is not None
-                and q.free_symbols
-                and sp.denom(q) == 1
-                and not q.is_Add
-                and sp.count_ops(q) <= small
-            ):
-                return f"{words} {expr_text(q)}"
-    d = _simplified(true - claim, SYMBOLIC_BUDGET / 4, sp.expand)
-    if d is not None and d != 0 and not d.is_Add and sp.count_ops(d) <= small:
-        return f"missing term {expr_text(d)} (the derivative is the claim + {expr_text(d)})"
-    return None

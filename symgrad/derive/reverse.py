@@ -30,7 +30,7 @@ from functools import cache
 import sympy as sp
 
 from symgrad.functions import symbol
-from symgrad.parser import no_gc, raw_add, raw_mul
+from symgrad.parsing.build import no_gc, raw_add, raw_mul
 
 Definitions = tuple[tuple[sp.Symbol, sp.Expr], ...]
 
@@ -112,7 +112,7 @@ def _references(node: sp.Expr, active: set) -> tuple[bool, list[sp.Expr]]:
     itself, used = False, set()
     for k, a in enumerate(args):
         if not a.is_Number and a in active:
-            local, generic, dummies = _rule(node.func, len(args), k)
+            local, generic, dummies = _rule(node.func, _pattern(args), k)
             itself = itself or local.has(generic)
             used.update(j for j, d in enumerate(dummies) if local.has(d))
     return itself, [args[j] for j in sorted(used)]
@@ -252,15 +252,22 @@ def _local_derivative(node: sp.Expr, k: int, arg_ref, itself: sp.Expr) -> sp.Exp
             return raw_mul([exponent, power])
         return raw_mul([itself, sp.log(base, evaluate=False)])
     # a function: its own rule (fdiff), so sigmoid' stays sigmoid*(1 - sigmoid)
-    local, generic, dummies = _rule(node.func, len(args), k)
-    back = {d: arg_ref(a) for d, a in zip(dummies, args)}
+    local, generic, dummies = _rule(node.func, _pattern(args), k)
+    back = {d: arg_ref(a) for d, a in zip(dummies, args) if not d.is_Number}
     return _substitute(local, {generic: itself, **back})
 
 
+def _pattern(args: tuple) -> tuple:
+    """The arguments a rule is made for: numbers as they are (softmax's output index), None
+    for each argument that varies."""
+    return tuple(a if a.is_Number else None for a in args)
+
+
 @cache
-def _rule(func, nargs: int, k: int) -> tuple[sp.Expr, sp.Expr, tuple]:
-    """d func(a0, a1, ...) / d a_k in terms of real placeholders a_j and func(a0, ...) itself."""
-    dummies = tuple(sp.Dummy(f"a{j}", real=True) for j in range(nargs))
+def _rule(func, pattern: tuple, k: int) -> tuple[sp.Expr, sp.Expr, tuple]:
+    """d func(a0, a1, ...) / d a_k in terms of real placeholders a_j and func(a0, ...) itself;
+    a number in ``pattern`` stays that number (it is never differentiated)."""
+    dummies = tuple(sp.Dummy(f"a{j}", real=True) if p is None else p for j, p in enumerate(pattern))
     generic = func(*dummies)
     local = generic.fdiff(k + 1) if hasattr(generic, "fdiff") else None
     if local is None or local.has(sp.Derivative, sp.Subs):
@@ -311,7 +318,7 @@ def share(exprs: Sequence[sp.Expr], taken: Iterable[sp.Symbol] = ()) -> tuple[De
     for node in order:
         new_args = [ref[a] if a.args else a for a in node.args]
         form = node if all(n is a for n, a in zip(new_args, node.args)) else node.func(*new_args)
-        if uses.get(node, 0) > 1 and not _trivial(node):
+        if uses.get(node, 0) > 1 and not _trivial(node) and not _reciprocal(node):
             name = names.new()
             definitions.append((name, form))
             ref[node] = name
@@ -323,6 +330,11 @@ def share(exprs: Sequence[sp.Expr], taken: Iterable[sp.Symbol] = ()) -> tuple[De
 def _trivial(node: sp.Expr) -> bool:
     # -x or 2*x: naming it saves nothing
     return node.is_Mul and len(node.args) == 2 and node.args[0].is_Number and node.args[1].is_Atom
+
+
+def _reciprocal(node: sp.Expr) -> bool:
+    # 1/t0 is written t0 in a denominator: naming it would turn x/t0 into x*t1, which rounds
+    return node.is_Pow and node.exp is sp.S.NegativeOne
 
 
 def count_ops(exprs: Iterable[sp.Expr]) -> int:

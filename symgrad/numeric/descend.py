@@ -33,10 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symgrad.differentiate import ExprLike, as_expr, gradient, require_scalar
+from symgrad.derive.partial import ExprLike, as_expr, gradient, require_scalar
 from symgrad.errors import InputError
-from symgrad.learn_results import CONVERGED, DIVERGED, STEP_LIMIT, Descent, DescentStep
-from symgrad.numeric import compile_exprs, point_values
+from symgrad.numeric.compile import compile_exprs
+from symgrad.numeric.points import point_values
+from symgrad.results import CONVERGED, DIVERGED, STEP_LIMIT, Descent, DescentStep
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import sympy as sp
 from symgrad.errors import LimitError, ParseError
 from symgrad.functions import GREEK, Abs, normalize_name, symbol
 from symgrad.limits import DEFAULT_LIMITS, Limits, current_limits
-from symgrad.parser import Token, _check_result, _Parser
+from symgrad.parsing.plain import Token, _check_result, _Parser
 
 _TOKEN = re.compile(
     r"""

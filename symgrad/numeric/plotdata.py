@@ -21,10 +21,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from symgrad.differentiate import ExprLike, as_expr, gradient, require_scalar, variables
+from symgrad.derive.partial import ExprLike, as_expr, gradient, require_scalar, variables
 from symgrad.errors import InputError, VariableError
-from symgrad.learn_results import Curve, FieldData, Kink, PlotData
-from symgrad.numeric import compile_exprs, domain_conditions, kinks, parse_point
+from symgrad.numeric.compile import compile_exprs
+from symgrad.numeric.domain import domain_conditions, kinks
+from symgrad.numeric.points import parse_point
+from symgrad.results import Curve, FieldData, Kink, PlotData
 
 DEFAULT_RANGE = (-5.0, 5.0)
 POINTS = 401
@@ -43,7 +45,7 @@ def parse_range(text: str) -> tuple[float, float]:
     >>> parse_range("-pi:2")
     (-3.141592653589793, 2.0)
     """
-    from symgrad.numeric import constant_value
+    from symgrad.numeric.points import constant_value
 
     lo, sep, hi = text.partition(":")
     if not sep or not lo.strip() or not hi.strip():
@@ -159,7 +161,7 @@ def sample(
                 kink_list.append(Kink(x=x0, value=value, jump=k.step))
     d_list = [_finite(v) for v in d_values]
     if on_kink.any():
-        from symgrad.numeric import gradient_at
+        from symgrad.numeric.evaluate import gradient_at
 
         grad = gradient(expr, list(variables(expr)))
         index = list(grad.wrt).index(var)
@@ -297,7 +299,7 @@ def field(
 
 def _two_ranges(range) -> tuple[tuple[float, float], tuple[float, float]]:  # noqa: A002
     if isinstance(range, str):
-        from symgrad.numeric import split_top_level
+        from symgrad.numeric.points import split_top_level
 
         parts = split_top_level(range)
         if len(parts) == 1:
@@ -316,7 +318,7 @@ def around_path(result, points: int | None = None) -> PlotData | FieldData | Non
     """The data to draw a descent path over: f over the path's range (one variable), or its
     contours over the path's box (two); None for more variables (the picture is f by step).
 
-    >>> from symgrad.descend import descend
+    >>> from symgrad.numeric.descend import descend
     >>> data = around_path(descend("(x - 1)^2", "x=3", lr=0.1))
     >>> round(data.x[0], 2), round(data.x[-1], 2)
     (0.6, 3.4)

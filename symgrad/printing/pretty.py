@@ -1,0 +1,245 @@
+"""2-D Unicode for a terminal: fractions stacked, powers raised, blocks styled by their role.
+
+A renderer returns ``(role, block)`` pairs; ``terminal`` styles them (``header`` dim,
+``result`` bold, ``note`` dim italic) for a console of the given width. Whatever does not fit
+the width in 2-D falls back to one line of text, which the terminal wraps.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import sympy as sp
+
+from symgrad.functions import entry_of
+from symgrad.notation import (
+    LINEAR_TEXT_MIN_NODES,
+    PersonOrder,
+    expr_text,
+    fmt_number,
+    larger_than,
+    point_text,
+    softmax_inputs,
+)
+from symgrad.printing import text as plain
+from symgrad.printing.common import (
+    SUBSCRIPT_DIGITS,
+    as_matrix,
+    cse_lines,
+    matrix_entries,
+    partial_pretty,
+    softmax_outputs,
+)
+from symgrad.results import (
+    CheckResult,
+    Code,
+    Derivative,
+    Gradient,
+    GradientAt,
+    Hessian,
+    Jacobian,
+    ValuesAt,
+)
+
+# result type -> its renderer, defined below
+TABLE = {
+    Gradient: "gradient",
+    Hessian: "matrix",
+    Jacobian: "matrix",
+    Derivative: "derivative",
+    GradientAt: "gradient_at",
+    ValuesAt: "values_at",
+    CheckResult: "check",
+    Code: "code",
+}
+
+Blocks = list[tuple[str, str]]
+
+
+def render(result, *, source=None, width=80) -> Blocks:
+    return globals()[TABLE[type(result)]](result, width)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@lru_cache(maxsize=8)
+def _printer(width: int):
+    """sympy's 2-D printer with the text output's factor order and the table's names."""
+    from sympy.printing.pretty.pretty import PrettyPrinter
+
+    class Pretty(PersonOrder, PrettyPrinter):
+        def _print(self, expr, *args, **kwargs):
+            entry = entry_of(expr) if isinstance(expr, sp.Basic) else None
+            if entry is not None and entry.latex_out and not entry.text:
+                # sympy draws Heaviside as θ(x) and Max as Max(x, x**2): a person reads
+                # the name symgrad prints
+                operands = expr.args[:1] if entry.name == "Heaviside" else expr.args
+                return self._helper_print_function(expr.func, operands, func_name=entry.name)
+            return super()._print(expr, *args, **kwargs)
+
+        def _print_ImmutableDenseMatrix(self, expr):
+            inputs = softmax_inputs(expr)
+            if inputs is not None:
+                return self._print(sp.Function("softmax")(*inputs))
+            return self._print_MatrixBase(expr)
+
+    return Pretty({"use_unicode": True, "num_columns": width, "wrap_line": True})
+
+
+def expr_pretty(expr: sp.Expr, width: int = 80) -> str:
+    """2-D unicode art: fractions stacked, powers raised."""
+    return _printer(width).doprint(expr)
+
+
+def labelled(label: str, expr: sp.Expr, width: int = 80) -> str:
+    """``label = expr`` in 2-D, the label on the expression's baseline; one line of text when
+    the 2-D form is wider than ``width``."""
+    if larger_than(expr, LINEAR_TEXT_MIN_NODES):
+        return f"{label} = {expr_text(expr)}"  # 2-D art of a page-long expression helps nobody
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    form = _printer(width)._print(expr)
+    if len(label) + 3 + form.width() > width:
+        return f"{label} = {expr_text(expr)}"
+    joined = prettyForm(*stringPict.next(prettyForm(label + " = "), form))
+    return joined.render(wrap_line=False, use_unicode=True)
+
+
+def matrix_block(label: str, matrix: sp.ImmutableMatrix, width: int) -> tuple[str, str]:
+    """A matrix in 2-D, or a note when it is too wide (its entries are listed above)."""
+    if not larger_than(matrix, LINEAR_TEXT_MIN_NODES):
+        form = _printer(width)._print(matrix)
+        if len(label) + 3 + form.width() <= width:
+            return ("result", labelled(label, matrix, width))
+    return ("note", f"{label}: too wide for {width} columns; its entries are above")
+
+
+def _names(wrt) -> str:
+    return ", ".join(expr_pretty(v) for v in wrt)
+
+
+def _partial(wrt, f: str = "f") -> str:
+    return partial_pretty(wrt, f, name=expr_pretty)
+
+
+# ---------------------------------------------------------------- results
+
+
+def gradient(result: Gradient, width: int) -> Blocks:
+    blocks = [("header", labelled("parsed as  f", result.expression, width))]
+    for v, p in zip(result.wrt, result.partials):
+        blocks.append(("partial", labelled(_partial((v,)), p, width)))
+    if len(result.partials) > 1:
+        vector = sp.ImmutableMatrix(list(result.partials))
+        blocks.append(matrix_block(f"∇f({_names(result.wrt)})", vector, width))
+    if result.cse:
+        blocks.append(("note", where(result.cse)))
+    return blocks
+
+
+def where(definitions) -> str:
+    """``where t0 = ...`` and one aligned line per further definition."""
+    lines = cse_lines(definitions)
+    return "\n".join(("where " if k == 0 else "      ") + line for k, line in enumerate(lines))
+
+
+def matrix(result: Hessian | Jacobian, width: int) -> Blocks:
+    blocks = [("header", labelled("parsed as  f", result.expression, width))]
+    full = as_matrix(result.matrix)
+    entries = matrix_entries(result)
+    if isinstance(result, Jacobian):
+        inputs, outputs = softmax_outputs(result)
+        if outputs:
+            full = full.xreplace(outputs)
+            entries = [(i, j, wrt, f, full[i, j]) for i, j, wrt, f, _ in entries]
+            args = ", ".join(expr_text(x) for x in inputs)
+            blocks.append(("note", f"where sₖ = softmax({args})[k], output k of f"))
+    for _, _, wrt, f, e in entries:
+        blocks.append(("partial", labelled(_partial(wrt, f.translate(SUBSCRIPT_DIGITS)), e, width)))
+    if isinstance(result, Hessian):
+        if len(result.wrt) > 1:
+            blocks.append(matrix_block(f"∇²f({_names(result.wrt)})", full, width))
+    else:
+        blocks.append(matrix_block(f"J({_names(result.wrt)})", full, width))
+    if result.cse:
+        blocks.append(("note", where(result.cse)))
+    return blocks
+
+
+def derivative(result: Derivative, width: int) -> Blocks:
+    return [
+        ("header", labelled("parsed as  f", result.expression, width)),
+        ("result", labelled(_partial(result.wrt), result.derivative, width)),
+    ]
+
+
+def gradient_at(result: GradientAt, width: int) -> Blocks:
+    blocks = gradient(result.gradient, width)
+    lines = [f"at {point_text(result.at)}:", f"  f = {fmt_number(result.value)}"]
+    for v, value in zip(result.gradient.wrt, result.gradient_value):
+        lines.append(f"  {_partial((v,))} = {fmt_number(value)}")
+    blocks.append(("result", "\n".join(lines)))
+    return blocks + [("note", note) for note in result.notes]
+
+
+def values_at(result: ValuesAt, width: int) -> Blocks:
+    inner = result.result
+    blocks = render(inner, width=width)
+    lines = [f"at {point_text(result.at)}:"]
+    if isinstance(result.value, tuple):
+        for i, v in enumerate(result.value):
+            lines.append(f"  f{str(i).translate(SUBSCRIPT_DIGITS)} = {fmt_number(v)}")
+    else:
+        lines.append(f"  f = {fmt_number(result.value)}")
+    if isinstance(inner, Derivative):
+        lines.append(f"  {_partial(inner.wrt)} = {fmt_number(result.values)}")
+    else:
+        for i, j, wrt, f, _ in matrix_entries(inner):
+            label = _partial(wrt, f.translate(SUBSCRIPT_DIGITS))
+            lines.append(f"  {label} = {fmt_number(result.values[i][j])}")
+    blocks.append(("result", "\n".join(lines)))
+    return blocks + [("note", note) for note in result.notes]
+
+
+def check(result: CheckResult, width: int) -> Blocks:
+    blocks = gradient(result.gradient, width)
+    verdict = {"pass": "✓ pass", "mismatch": "✗ mismatch", "unverifiable": "? unverifiable"}
+    blocks.append(("result", f"check: {verdict[result.status]}"))
+    for claim in result.claims:
+        blocks.append(("result", "\n".join(plain.claim_lines(claim))))
+    blocks.append(("partial", plain.check_summary(result)))
+    return blocks + [("note", note) for note in result.notes]
+
+
+def code(result: Code, width: int) -> Blocks:
+    return [("partial", result.source.rstrip("\n"))]
+
+
+# ---------------------------------------------------------------- the terminal
+
+STYLES = {"header": "dim", "partial": "", "result": "bold", "note": "dim italic"}
+
+
+def terminal(blocks: Blocks, width: int, *, color: bool = True) -> str:
+    """The blocks as a terminal shows them: each styled by its role and followed by a blank
+    line. ``color=False`` (NO_COLOR) gives the same text without escapes."""
+    if not color:
+        return "".join(block + "\n\n" for _, block in blocks)
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(
+        width=width, highlight=False, soft_wrap=True, force_terminal=True, color_system="standard"
+    )
+    with console.capture() as captured:
+        for role, block in blocks:
+            console.print(Text(block, style=STYLES.get(role, "")))
+            console.print()
+    return captured.get()
+
+
+def color_wanted() -> bool:
+    """Styles unless NO_COLOR is set (no-color.org): rich alone would keep dim and bold."""
+    return not os.environ.get("NO_COLOR")
