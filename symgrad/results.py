@@ -407,3 +407,13 @@ class Descent:
     @property
     def exit_code(self) -> int:
         return DESCENT_EXIT_CODES[self.verdict]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture written to ``path`` (``format`` png, svg or pdf) of ``what``: plot data, a
+    field, or a descent path."""
+
+    path: str
+    format: str
+    what: object

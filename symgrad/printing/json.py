@@ -18,10 +18,15 @@ from symgrad.results import (
     ClaimVerdict,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -35,6 +40,11 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 
@@ -179,3 +189,38 @@ def _finite(data: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return [_finite(v) for v in data]
     return data
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation, source: str | None) -> dict:
+    from symgrad.printing.learn import explanation_json
+
+    return explanation_json(result, source)
+
+
+def plot(result: PlotData, source: str | None) -> dict:
+    from symgrad.printing.learn import plot_json
+
+    return plot_json(result, source)
+
+
+def field(result: FieldData, source: str | None) -> dict:
+    from symgrad.printing.learn import field_json
+
+    return field_json(result, source)
+
+
+def descent(result: Descent, source: str | None) -> list[dict]:
+    """Several records: one per step of the path, then the verdict (JSON Lines)."""
+    from symgrad.printing.learn import descent_json
+
+    return descent_json(result, source)
+
+
+def picture(result: Picture, source: str | None) -> dict:
+    from symgrad.printing.learn import picture_json
+
+    return picture_json(result, source)

@@ -10,10 +10,15 @@ from symgrad.results import (
     CheckResult,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -27,6 +32,11 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    Explanation: "explanation",
+    PlotData: "unsupported",
+    FieldData: "unsupported",
+    Descent: "unsupported",
+    Picture: "unsupported",
 }
 
 
@@ -115,3 +125,19 @@ def check(result: CheckResult) -> list[str]:
 
 def code(result: Code) -> list[str]:
     raise InputError("codegen writes Python: use --format text or json")
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation) -> list[str]:
+    from symgrad.printing.learn import explanation_latex
+
+    return explanation_latex(result)
+
+
+def unsupported(result) -> list[str]:
+    from symgrad.errors import InputError
+
+    raise InputError("this result has no LaTeX form: use --format text, pretty or json")

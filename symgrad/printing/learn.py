@@ -414,3 +414,31 @@ def descent_latex(result: Descent) -> list[str]:
     from symgrad.errors import InputError
 
     raise InputError("descend prints a path: use --format text, pretty or json")
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def _picture_what(result) -> str:
+    what = result.what
+    if isinstance(what, PlotData):
+        return f"f and df/d{what.wrt[0].name} of {expr_text(what.expression)}"
+    if isinstance(what, FieldData):
+        return f"contours and gradient arrows of {expr_text(what.expression)}"
+    if isinstance(what, Descent):
+        return f"the {what.optimizer} path over {expr_text(what.expression)}"
+    return "a picture"
+
+
+def picture_text(result) -> list[str]:
+    return [f"wrote {result.path} ({result.format}): {_picture_what(result)}"]
+
+
+def picture_json(result, source: str | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    what = result.what
+    record["expression"] = expr_text(what.expression)
+    record["wrt"] = [v.name for v in what.wrt]
+    record["file"] = str(result.path)
+    record["picture_format"] = result.format
+    return record

@@ -130,6 +130,11 @@ def descent_chart(result: Descent, width: int = 80, height: int = 16, color: boo
 # ---------------------------------------------------------------- files
 
 
+def load_matplotlib():
+    """matplotlib.pyplot with the Agg backend; an InputError saying how to install it."""
+    return _pyplot()
+
+
 def _pyplot():
     try:
         import matplotlib

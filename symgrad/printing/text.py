@@ -15,10 +15,15 @@ from symgrad.results import (
     ClaimVerdict,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -32,10 +37,17 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 
 def render(result, *, source=None, width=80) -> list[str]:
+    if type(result) is PlotData:  # a chart is as wide as the terminal
+        return plot(result, width)
     return globals()[TABLE[type(result)]](result)
 
 
@@ -144,3 +156,40 @@ def check(result: CheckResult) -> list[str]:
 
 def code(result: Code) -> list[str]:
     return result.source.rstrip("\n").split("\n")
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation) -> list[str]:
+    from symgrad.printing.learn import explanation_text
+
+    return explanation_text(result)
+
+
+def plot(result: PlotData, width: int = 80) -> list[str]:
+    from symgrad.printing.plot import terminal_chart
+
+    return terminal_chart(result, width=width).split("\n")
+
+
+def field(result: FieldData) -> list[str]:
+    from symgrad.errors import InputError
+
+    raise InputError(
+        "a field of two variables is a picture: write it with -o FILE.png (or .svg, .pdf), "
+        "or get its numbers with --format json"
+    )
+
+
+def descent(result: Descent) -> list[str]:
+    from symgrad.printing.learn import descent_text
+
+    return descent_text(result)
+
+
+def picture(result: Picture) -> list[str]:
+    from symgrad.printing.learn import picture_text
+
+    return picture_text(result)
