@@ -116,7 +116,7 @@ def test_every_variable_needs_a_start():
 
 
 def schema():
-    return json.loads(files("symgrad").joinpath("learn_schema.json").read_text())
+    return json.loads(files("symgrad").joinpath("schema.json").read_text())
 
 
 def test_json_records_match_the_schema():

@@ -289,7 +289,7 @@ def schema():
     import json
     from importlib.resources import files
 
-    return json.loads(files("symgrad").joinpath("learn_schema.json").read_text())
+    return json.loads(files("symgrad").joinpath("schema.json").read_text())
 
 
 @pytest.mark.parametrize("text", [*NOTES, *ML])

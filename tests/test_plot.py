@@ -177,7 +177,7 @@ def test_bad_plot_requests_are_clear_errors(call, error, message):
 
 
 def schema():
-    return json.loads(files("symgrad").joinpath("learn_schema.json").read_text())
+    return json.loads(files("symgrad").joinpath("schema.json").read_text())
 
 
 def test_plot_and_field_json_match_the_schema_and_the_samples():
