@@ -175,3 +175,15 @@ def test_bad_requests_are_one_line_on_stderr_and_exit_2(args, message):
     proc = run(*args)
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.splitlines()) == 1 and message in proc.stderr
+
+
+def test_the_learning_page_shows_every_command_and_its_pictures_exist():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "learn.md").read_text()
+    for command in ("symgrad explain", "symgrad plot", "symgrad descend"):
+        assert f"$ {command}" in page
+    for picture in re.findall(r"\]\((img/[^)]+\.svg)\)", page):
+        root_tag = ET.parse(root / "docs" / picture).getroot().tag
+        assert root_tag.endswith("svg"), picture

@@ -260,8 +260,13 @@ def save_descent(result: Descent, path: str | Path, field: FieldData | None = No
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     try:
-        points = [s.point for s in result.path]
-        values = [s.value for s in result.path]
+        # at most about 1,500 points: a path of 50,000 steps draws the same line
+        stride = max(1, len(result.path) // 1500)
+        shown = list(result.path[::stride])
+        if shown[-1] is not result.path[-1]:
+            shown.append(result.path[-1])
+        points = [s.point for s in shown]
+        values = [s.value for s in shown]
         if curve is not None:
             f = curve.curves[0]
             xs, ys = _nan_broken(f.pieces(curve.x))
@@ -274,7 +279,7 @@ def save_descent(result: Descent, path: str | Path, field: FieldData | None = No
             ax.plot([p[0] for p in points], [p[1] for p in points], ".-", color="tab:red",
                     markersize=2, linewidth=0.8, label=f"{result.optimizer} path")  # fmt: skip
         else:
-            ax.plot([s.step for s in result.path], values, color="tab:blue", label="f")
+            ax.plot([s.step for s in shown], values, color="tab:blue", label="f")
             ax.set_xlabel("step")
         ax.plot([points[0][0]] if curve or field else [0], [values[0]] if curve else
                 [points[0][1]] if field else [values[0]], "go", label="start")  # fmt: skip
