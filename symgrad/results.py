@@ -333,3 +333,248 @@ class MatrixCode:
     target: str
     name: str
     source: str
+# ---------------------------------------------------------------- explain, plot, descend
+
+LOCAL_RULES = ("known derivative", "power", "exponential")
+"""Rules that differentiate one function by one of its inputs, the other inputs held fixed."""
+
+RULES = (
+    "constant",
+    "variable",
+    "sum",
+    "constant factor",
+    "product",
+    "quotient",
+    *LOCAL_RULES,
+    "general power",
+    "chain",
+    "substitute",
+    "tidy",
+)
+"""Every ``Step.rule``, in the order a reader meets them."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``d(of)/d(wrt) = derivative``, by ``rule``.
+
+    ``of`` and ``derivative`` may use the inner names of ``Explanation.names``. When ``local``
+    (one of LOCAL_RULES applied inside a chain rule) ``of`` is differentiated by ``wrt`` with
+    every other input and every name held fixed; otherwise each name stands for its
+    definition. ``variable`` is the
+    partial derivative the step belongs to, ``uses`` the indices of the earlier steps whose
+    results it combines.
+    """
+
+    rule: str
+    of: sp.Expr
+    wrt: sp.Symbol
+    derivative: sp.Expr
+    variable: sp.Symbol
+    uses: tuple[int, ...] = ()
+    local: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    """The local derivative of a node by one of its inputs, as written and at the point."""
+
+    input: str
+    derivative: sp.Expr  # in terms of node ids
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One value of the computation graph, as PyTorch's autograd keeps it.
+
+    ``expression`` is the node in terms of its inputs' ids (``t0 + b``); ``grad`` the
+    accumulated d output / d node (None where ``requires_grad`` is False, as in PyTorch).
+    """
+
+    id: str
+    op: str
+    expression: sp.Expr
+    inputs: tuple[str, ...]
+    value: float | None
+    grad: float | None
+    leaf: bool
+    requires_grad: bool
+    local: tuple[Edge, ...] = ()
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in evaluation order (leaves first); ``output`` is the id of the last one."""
+
+    nodes: tuple[Node, ...]
+    output: str
+
+    def node(self, id: str) -> Node:
+        for n in self.nodes:
+            if n.id == id:
+                return n
+        raise KeyError(id)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How each partial derivative of ``expression`` is obtained.
+
+    ``steps`` are the derivations, one after another (``Step.variable`` says which partial);
+    ``names`` the inner functions the steps use, ``(u, w*x + b)``, outermost first, each
+    definition possibly using the names after it. ``partials`` are ``gradient``'s. With a
+    point ``at``: the backward ``graph`` and the value of f and of each partial there.
+    """
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    names: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    steps: tuple[Step, ...]
+    partials: tuple[sp.Expr, ...]
+    at: dict[str, float] | None = None
+    graph: Graph | None = None
+    value: float | None = None
+    gradient_value: tuple[float | None, ...] | None = None
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+    def steps_for(self, variable: sp.Symbol | str) -> tuple[Step, ...]:
+        """The derivation of one partial."""
+        name = getattr(variable, "name", variable)
+        return tuple(s for s in self.steps if s.variable.name == name)
+
+
+# ---------------------------------------------------------------- plot
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point of the plotted range where f has a kink (``jump`` False) or jumps."""
+
+    x: float
+    value: float | None
+    jump: bool
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Sampled values of one function over ``PlotData.x``: ``label`` is ``f`` or ``df/dx``.
+
+    ``values[i]`` is None where the function is not a finite real number; ``breaks`` lists
+    each ``i`` where a line from sample ``i`` to ``i + 1`` would bridge a pole, a gap of the
+    domain or a jump, and must not be drawn.
+    """
+
+    label: str
+    expression: sp.Expr
+    values: tuple[float | None, ...]
+    breaks: tuple[int, ...] = ()
+
+    def pieces(self, x: tuple[float, ...]) -> list[tuple[list[float], list[float]]]:
+        """The runs of the curve that may be drawn as one line: ``[(xs, ys), ...]``."""
+        runs: list[tuple[list[float], list[float]]] = []
+        current: tuple[list[float], list[float]] = ([], [])
+        cut = set(self.breaks)
+        for i, (xi, yi) in enumerate(zip(x, self.values)):
+            if yi is None:
+                if current[0]:
+                    runs.append(current)
+                current = ([], [])
+                continue
+            current[0].append(xi)
+            current[1].append(yi)
+            if i in cut:
+                runs.append(current)
+                current = ([], [])
+        if current[0]:
+            runs.append(current)
+        return runs
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """f and its partial by one variable ``wrt[0]`` sampled over ``x`` (``at`` fixes the
+    other variables), the kinks in the range, and what the picture shows (``notes``)."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    at: dict[str, float]
+    x: tuple[float, ...]
+    curves: tuple[Curve, ...]
+    kinks: tuple[Kink, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldData:
+    """f and its gradient over a grid of two variables: ``f[j][i]`` is at ``(x[i], y[j])``;
+    None where not a finite real number."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, sp.Symbol]
+    at: dict[str, float]
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    f: tuple[tuple[float | None, ...], ...]
+    gradient: tuple[tuple[tuple[float | None, ...], ...], tuple[tuple[float | None, ...], ...]]
+    partials: tuple[sp.Expr, sp.Expr]
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- descend
+
+CONVERGED, DIVERGED, STEP_LIMIT = "converged", "diverged", "step limit"
+DESCENT_EXIT_CODES = {CONVERGED: 0, DIVERGED: 1, STEP_LIMIT: 1}
+
+
+@dataclass(frozen=True)
+class DescentStep:
+    """The state before update ``step``: the point, f and the gradient there."""
+
+    step: int
+    point: tuple[float, ...]
+    value: float
+    gradient: tuple[float, ...]
+    gradient_norm: float
+
+
+@dataclass(frozen=True)
+class Descent:
+    """Gradient descent on ``expression`` from ``start``: every state in ``path`` and a
+    ``verdict`` (converged, diverged or step limit)."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    partials: tuple[sp.Expr, ...]
+    optimizer: str
+    lr: float
+    momentum: float | None
+    steps: int
+    tol: float
+    start: dict[str, float]
+    path: tuple[DescentStep, ...]
+    verdict: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> DescentStep:
+        return self.path[-1]
+
+    @property
+    def point(self) -> dict[str, float]:
+        return {v.name: x for v, x in zip(self.wrt, self.final.point)}
+
+    @property
+    def exit_code(self) -> int:
+        return DESCENT_EXIT_CODES[self.verdict]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture written to ``path`` (``format`` png, svg or pdf) of ``what``: plot data, a
+    field, or a descent path."""
+
+    path: str
+    format: str
+    what: object

@@ -457,6 +457,222 @@ class Target(str, Enum):
     python = "python"
 
 
+@expression_command()
+def explain(wrt: WrtOpt = None, at: AtOpt = None) -> Compute:
+    """How each partial derivative of EXPR is obtained, step by step; with --at, the
+    backward pass of its computation graph, as PyTorch runs it.
+
+    Each step names its rule (sum, constant factor, product, quotient, power, chain, a known
+    derivative from the table of functions) and what it gives; inner functions are named
+    (u = w*x + b). With --at: each node's value, requires_grad, the local derivative on each
+    edge and the accumulated gradient; --format dot writes the graph for Graphviz.
+
+    \b
+    Examples:
+      symgrad explain "sigmoid(w*x + b)" --wrt w
+      symgrad explain "(y - (x*w + b))^2" --wrt w --format latex
+      symgrad explain "w*x + b" --wrt w,b --at w=0.5,x=2,b=1
+      symgrad explain "w*x + b" --wrt w,b --at w=0.5,x=2,b=1 --format dot | dot -Tsvg
+    """
+
+    def compute(text: str):
+        if at is None:
+            from symgrad.derive.explain import explain as derivation
+
+            return derivation(read(text), wrt)
+        from symgrad.numeric.backward import explain_at
+
+        return explain_at(read(text), wrt, at)
+
+    return compute
+
+
+RangeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--range",
+        "-r",
+        metavar="LOW:HIGH",
+        help="The range of the plotted variable(s), e.g. -5:5 or -pi:pi; two variables may "
+        "take two, -2:2,-1:3 [default: -5:5].",
+        show_default=False,
+    ),
+]
+OutOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help='Write a picture, PNG, SVG or PDF by its suffix (needs pip install "symgrad[plot]").',
+        show_default=False,
+    ),
+]
+
+
+def _load_pictures(path: str) -> None:
+    """Check the file's suffix and import matplotlib before the work on an expression starts:
+    its import takes a second of the expression's time budget otherwise."""
+    from symgrad.printing.plot import file_format, load_matplotlib
+
+    file_format(path)
+    load_matplotlib()
+
+
+@expression_command()
+def plot(
+    wrt: WrtOpt = None,
+    range_: RangeOpt = None,
+    at: Annotated[
+        Optional[str],
+        typer.Option(
+            "--at", metavar="POINT", help="Values of the variables not plotted.", show_default=False
+        ),
+    ] = None,
+    output: OutOpt = None,
+) -> Compute:
+    """f and its partial derivative over a range: in the terminal, or as a picture with -o.
+
+    Poles and gaps of the domain are not bridged by a line; kinks are marked. Two variables
+    (--wrt x,y) give contours of f with the gradient as arrows (a picture, -o FILE).
+    --format json gives the sampled numbers.
+
+    \b
+    Examples:
+      symgrad plot "sigmoid(x)" --range -100:100
+      symgrad plot "tan(x)" --range -3:3
+      symgrad plot "y*log(w*x + b)" --wrt w --range 0.1:3 --at x=1.5,y=2,b=0.5
+      symgrad plot "x^2 + 3*y^2" --wrt x,y --range -2:2 -o field.svg
+      symgrad plot "relu(x)^2" --format json
+    """
+    span = range_ if range_ is not None else "-5:5"
+    if output is not None:
+        _load_pictures(output)
+
+    def compute(text: str):
+        from symgrad.derive.partial import variables
+        from symgrad.numeric.plotdata import field, sample
+
+        expr = read(text)
+        two = (wrt is not None and "," in wrt) or (wrt is None and len(variables(expr)) == 2)
+        data = field(expr, wrt, span, at) if two else sample(expr, wrt, span, at)
+        if output is None:
+            return data
+        from symgrad.printing.plot import file_format, save_plot
+        from symgrad.results import Picture
+
+        save_plot(data, output)
+        return Picture(output, file_format(output), data)
+
+    return compute
+
+
+@expression_command()
+def descend(
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            metavar="POINT",
+            help="The starting point: a value for every variable, e.g. x=2,y=1.",
+            show_default=False,
+        ),
+    ],
+    lr: Annotated[
+        Optional[float],
+        typer.Option(
+            "--lr", metavar="RATE", help="Learning rate [default: 0.001].", show_default=False
+        ),
+    ] = None,
+    momentum: Annotated[
+        Optional[float],
+        typer.Option(
+            "--momentum",
+            metavar="MU",
+            help="Momentum in [0, 1) (heavy ball: "
+            "v <- mu*v - lr*grad; x <- x + v) [default: 0.9 for momentum, nesterov].",
+            show_default=False,
+        ),
+    ] = None,
+    optimizer: Annotated[
+        Optional[str],
+        typer.Option(
+            "--optimizer",
+            metavar="NAME",
+            help="sgd, momentum, nesterov or adam [default: momentum with --momentum, else sgd].",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[
+        Optional[int],
+        typer.Option(
+            "--steps",
+            metavar="N",
+            help="Step budget [default: 50,000 for sgd, "
+            "20,000 for adam, 10,000 for momentum and nesterov].",
+            show_default=False,
+        ),
+    ] = None,
+    tol: Annotated[
+        float, typer.Option("--tol", metavar="T", help="Converged when |grad f| < T.")
+    ] = 1e-6,
+    picture: Annotated[
+        Optional[str],
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Also draw the path over f (PNG, SVG or PDF).",
+            show_default=False,
+        ),
+    ] = None,
+) -> Compute:
+    """Gradient descent on the symbolic gradient of EXPR from --from, with the path and a
+    verdict: converged (|grad f| < --tol, exit 0), diverged or step limit (exit 1).
+
+    The gradient is compiled with f into generated numpy code, no finite differences. On a
+    terminal every k-th step is shown; --format json gives every step (JSON Lines), then the
+    verdict.
+
+    \b
+    Examples:
+      symgrad descend "x^4 - 3*x^2 + x" --from x=2 --lr 0.01
+      symgrad descend "x^4 - 3*x^2 + x" --from x=2 --lr 0.01 --momentum 0.9
+      symgrad descend "(1-x)^2 + 100*(y-x^2)^2" --from x=-1.5,y=2 --optimizer adam
+      symgrad descend "(x - 3)^2" --from x=0 --lr 0.1 --format json
+    """
+
+    if picture is not None:
+        _load_pictures(picture)
+
+    def compute(text: str):
+        from symgrad.numeric.descend import descend as run_descent
+
+        result = run_descent(
+            read(text),
+            start,
+            lr=lr,
+            optimizer=optimizer,
+            momentum=momentum,
+            steps=steps,
+            tol=tol,
+        )
+        if picture is not None:
+            from symgrad.numeric.plotdata import around_path
+            from symgrad.printing.plot import save_descent
+
+            data = around_path(result)
+            two = data is not None and len(result.wrt) == 2
+            save_descent(
+                result,
+                picture,
+                field=data if two else None,
+                curve=data if data is not None and not two else None,
+            )
+        return result
+
+    return compute
+
+
 @expression_command("codegen")
 def codegen_command(
     wrt: WrtOpt = None,

@@ -290,7 +290,8 @@ def output(result: Any, settings: Settings, source: str | None, line: int | None
         from symgrad.printing.json import json_line, with_line
 
         record = render(result, "json", source=source)
-        return json_line(record if line is None else with_line(record, line)) + "\n"
+        records = record if isinstance(record, list) else [record]  # descend: one per step
+        return "".join(json_line(r if line is None else with_line(r, line)) + "\n" for r in records)
     if fmt == "pretty":
         from symgrad.printing.pretty import terminal
 

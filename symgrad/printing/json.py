@@ -18,6 +18,9 @@ from symgrad.results import (
     ClaimVerdict,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
@@ -29,6 +32,8 @@ from symgrad.results import (
     MatrixGradientAt,
     MatrixJacobian,
     MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -48,6 +53,11 @@ TABLE = {
     MatrixJacobianAt: "matrix_jacobian_at",
     MatrixCheckResult: "matrix_check",
     MatrixCode: "matrix_code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 
@@ -311,3 +321,38 @@ def _finite(data: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return [_finite(v) for v in data]
     return data
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation, source: str | None) -> dict:
+    from symgrad.printing.learn import explanation_json
+
+    return explanation_json(result, source)
+
+
+def plot(result: PlotData, source: str | None) -> dict:
+    from symgrad.printing.learn import plot_json
+
+    return plot_json(result, source)
+
+
+def field(result: FieldData, source: str | None) -> dict:
+    from symgrad.printing.learn import field_json
+
+    return field_json(result, source)
+
+
+def descent(result: Descent, source: str | None) -> list[dict]:
+    """Several records: one per step of the path, then the verdict (JSON Lines)."""
+    from symgrad.printing.learn import descent_json
+
+    return descent_json(result, source)
+
+
+def picture(result: Picture, source: str | None) -> dict:
+    from symgrad.printing.learn import picture_json
+
+    return picture_json(result, source)

@@ -10,6 +10,9 @@ from symgrad.results import (
     CheckResult,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
@@ -20,6 +23,8 @@ from symgrad.results import (
     MatrixGradientAt,
     MatrixJacobian,
     MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -39,6 +44,11 @@ TABLE = {
     MatrixJacobianAt: "matrix_gradient_at",
     MatrixCheckResult: "matrix_check",
     MatrixCode: "code",
+    Explanation: "explanation",
+    PlotData: "unsupported",
+    FieldData: "unsupported",
+    Descent: "unsupported",
+    Picture: "unsupported",
 }
 
 
@@ -181,3 +191,17 @@ def matrix_check(result: MatrixCheckResult) -> list[str]:
         partial = _partial_shaped(result.gradient, claim.variable)
         lines.append(f"{partial} {relation} {latex(claim.claim)}")
     return lines
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation) -> list[str]:
+    from symgrad.printing.learn import explanation_latex
+
+    return explanation_latex(result)
+
+
+def unsupported(result) -> list[str]:
+    from symgrad.errors import InputError
+
+    raise InputError("this result has no LaTeX form: use --format text, pretty or json")

@@ -35,6 +35,9 @@ from symgrad.results import (
     CheckResult,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
@@ -45,6 +48,8 @@ from symgrad.results import (
     MatrixGradientAt,
     MatrixJacobian,
     MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -64,6 +69,11 @@ TABLE = {
     MatrixJacobianAt: "matrix_gradient_at",
     MatrixCheckResult: "matrix_check",
     MatrixCode: "code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 Blocks = list[tuple[str, str]]
@@ -328,3 +338,35 @@ def terminal(blocks: Blocks, width: int, *, color: bool = True) -> str:
 def color_wanted() -> bool:
     """Styles unless NO_COLOR is set (no-color.org): rich alone would keep dim and bold."""
     return not os.environ.get("NO_COLOR")
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation, width: int) -> Blocks:
+    from symgrad.printing.learn import explanation_pretty
+
+    return explanation_pretty(result, width)
+
+
+def plot(result: PlotData, width: int) -> Blocks:
+    from symgrad.printing.plot import terminal_chart
+
+    return [("partial", terminal_chart(result, width=width))]
+
+
+def field(result: FieldData, width: int) -> Blocks:
+    return [("result", line) for line in plain.field(result)]
+
+
+def descent(result: Descent, width: int) -> Blocks:
+    from symgrad.printing.learn import descent_pretty
+
+    return descent_pretty(result, width)
+
+
+def picture(result: Picture, width: int) -> Blocks:
+    from symgrad.printing.learn import picture_text
+
+    return [("result", line) for line in picture_text(result)]

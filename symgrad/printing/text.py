@@ -15,6 +15,9 @@ from symgrad.results import (
     ClaimVerdict,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
@@ -26,6 +29,8 @@ from symgrad.results import (
     MatrixGradientAt,
     MatrixJacobian,
     MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -45,10 +50,17 @@ TABLE = {
     MatrixJacobianAt: "matrix_jacobian_at",
     MatrixCheckResult: "matrix_check",
     MatrixCode: "code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 
 def render(result, *, source=None, width=80) -> list[str]:
+    if type(result) is PlotData:  # a chart is as wide as the terminal
+        return plot(result, width)
     return globals()[TABLE[type(result)]](result)
 
 
@@ -287,3 +299,38 @@ def matrix_check(result: MatrixCheckResult) -> list[str]:
         lines += matrix_claim_lines(claim, grad.shapes[claim.variable])
     lines.append(matrix_check_summary(result))
     return lines + notes((*grad.notes, *result.notes))
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation) -> list[str]:
+    from symgrad.printing.learn import explanation_text
+
+    return explanation_text(result)
+
+
+def plot(result: PlotData, width: int = 80) -> list[str]:
+    from symgrad.printing.plot import terminal_chart
+
+    return terminal_chart(result, width=width).split("\n")
+
+
+def field(result: FieldData) -> list[str]:
+    from symgrad.errors import InputError
+
+    raise InputError(
+        "a field of two variables is a picture: write it with -o FILE.png (or .svg, .pdf), "
+        "or get its numbers with --format json"
+    )
+
+
+def descent(result: Descent) -> list[str]:
+    from symgrad.printing.learn import descent_text
+
+    return descent_text(result)
+
+
+def picture(result: Picture) -> list[str]:
+    from symgrad.printing.learn import picture_text
+
+    return picture_text(result)
