@@ -26,6 +26,8 @@ class Gradient:
     cse: Optional[tuple[tuple[sp.Symbol, sp.Expr], ...]] = None
     """Shared subexpressions ``(name, definition)``, in order, that ``partials`` may use;
     None unless asked for (``cse=True``)."""
+    notes: tuple[str, ...] = ()
+    """What a reader should know: a variable of ``wrt`` that does not appear (partial 0)."""
 
     def __getitem__(self, name: str) -> sp.Expr:
         """The partial derivative for the variable called ``name``."""
@@ -44,6 +46,7 @@ class Hessian:
     matrix: tuple[tuple[sp.Expr, ...], ...]
     cse: Optional[tuple[tuple[sp.Symbol, sp.Expr], ...]] = None
     """Shared subexpressions that the entries may use (``cse=True``), as for a Gradient."""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Jacobian:
     matrix: tuple[tuple[sp.Expr, ...], ...]
     cse: Optional[tuple[tuple[sp.Symbol, sp.Expr], ...]] = None
     """Shared subexpressions that the entries may use (``cse=True``), as for a Gradient."""
+    notes: tuple[str, ...] = ()
 
     @property
     def outputs(self) -> tuple[sp.Expr, ...]:
@@ -69,6 +73,7 @@ class Derivative:
     expression: sp.Expr
     wrt: tuple[sp.Symbol, ...]  # with repeats: (x, x, y) is d3 f / dx2 dy
     derivative: sp.Expr
+    notes: tuple[str, ...] = ()
 
     @property
     def order(self) -> int:

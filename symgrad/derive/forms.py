@@ -80,8 +80,7 @@ def _require_real(expr: sp.Expr) -> None:
         )
     if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise InputError(
-            f"a derivative is undefined ({expr}): the expression is not differentiable "
-            "anywhere (for example 0^x)"
+            f"a derivative is undefined ({expr}): the expression is not differentiable anywhere"
         )
 
 

@@ -100,10 +100,11 @@ def check_claim(
     _check_options(points, rtol, atol)
     grad = gradient(as_expr(expr), wrt)
     claimed = _claims(grad, claims)
-    symbols = variables(grad.expression)
+    # a --wrt variable that does not appear is a variable too: f is constant along it
+    symbols = tuple(dict.fromkeys([*variables(grad.expression), *grad.wrt]))
     checker = _Checker(grad, claimed, symbols, rtol, atol)
     if at is not None:
-        values = point_values(grad.expression, at)
+        values = point_values(grad.expression, at, grad.wrt)
         return checker.at_point(values)
     return checker.at_random(points, seed)
 
@@ -131,7 +132,7 @@ def _claims(grad: Gradient, claims: Sequence[ExprLike]) -> tuple[sp.Expr, ...]:
             f"got {len(claimed)} --claim for {len(grad.wrt)} variables ({names}): give one "
             "claim per --wrt variable, in the same order"
         )
-    have = set(grad.expression.free_symbols)
+    have = set(grad.expression.free_symbols) | set(grad.wrt)
     for claim in claimed:
         extra = sorted(s.name for s in claim.free_symbols - have)
         if extra:

@@ -38,7 +38,7 @@ def evaluate_gradient(expr: ExprLike | Gradient, at: Point, wrt: WrtLike = None)
 
 def gradient_at(grad: Gradient, at: Point) -> GradientAt:
     """``evaluate_gradient`` for a gradient already computed."""
-    values = point_values(grad.expression, at)
+    values = point_values(grad.expression, at, grad.wrt)
     symbols = list(values)
     point = [values[s] for s in symbols]
     raw = compile_exprs([grad.expression, *grad.partials], symbols)(*point)
@@ -73,7 +73,7 @@ def values_at(result: Hessian | Jacobian | Derivative, at: Point) -> ValuesAt:
     expression = result.expression
     outputs = tuple(expression) if isinstance(expression, sp.MatrixBase) else (expression,)
     scope = sp.ImmutableMatrix(outputs) if len(outputs) > 1 else outputs[0]
-    values = point_values(scope, at)
+    values = point_values(scope, at, result.wrt)
     symbols = list(values)
     point = [values[s] for s in symbols]
     if isinstance(result, Derivative):

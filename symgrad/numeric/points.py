@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
@@ -72,16 +72,20 @@ def parse_point(text: str) -> Point:
     return point
 
 
-def point_values(expr: sp.Expr, at: Mapping[str, float] | str) -> dict[sp.Symbol, float]:
+def point_values(
+    expr: sp.Expr, at: Mapping[str, float] | str, optional: Sequence[sp.Symbol] = ()
+) -> dict[sp.Symbol, float]:
     """Bind each variable of ``expr`` to its value in ``at``; a missing or unknown name is an
-    error naming it."""
+    error naming it. ``optional`` variables (a --wrt name that does not appear in ``expr``)
+    may be given and are 0 otherwise: ``expr`` does not depend on them."""
     point = (
         parse_point(at)
         if isinstance(at, str)
         else {normalize_name(k): float(v) for k, v in at.items()}
     )
     have = variables(expr)
-    names = {s.name for s in have}
+    extra = [s for s in dict.fromkeys(optional) if s not in have]
+    names = {s.name for s in have} | {s.name for s in extra}
     unknown = [n for n in point if n not in names]
     if unknown:
         listed = ", ".join(s.name for s in have) or "none"
@@ -93,7 +97,7 @@ def point_values(expr: sp.Expr, at: Mapping[str, float] | str) -> dict[sp.Symbol
             f"no value for {which} in --at: give every variable of {expr} a value "
             f"(e.g. --at {','.join(f'{s.name}=1' for s in have)})"
         )
-    return {s: point[s.name] for s in have}
+    return {**{s: point[s.name] for s in have}, **{s: point.get(s.name, 0.0) for s in extra}}
 
 
 def finite_or_none(value) -> float | None:

@@ -20,7 +20,7 @@ from symgrad.notation import (
     fmt_number,
     larger_than,
     point_text,
-    softmax_inputs,
+    vector_call,
 )
 from symgrad.printing import text as plain
 from symgrad.printing.common import (
@@ -80,9 +80,9 @@ def _printer(width: int):
             return super()._print(expr, *args, **kwargs)
 
         def _print_ImmutableDenseMatrix(self, expr):
-            inputs = softmax_inputs(expr)
-            if inputs is not None:
-                return self._print(sp.Function("softmax")(*inputs))
+            call = vector_call(expr)
+            if call is not None:
+                return self._print(sp.Function(call[0])(*call[1]))
             return self._print_MatrixBase(expr)
 
     return Pretty({"use_unicode": True, "num_columns": width, "wrap_line": True})
@@ -136,7 +136,7 @@ def gradient(result: Gradient, width: int) -> Blocks:
         blocks.append(matrix_block(f"∇f({_names(result.wrt)})", vector, width))
     if result.cse:
         blocks.append(("note", where(result.cse)))
-    return blocks
+    return blocks + [("note", note) for note in result.notes]
 
 
 def where(definitions) -> str:
@@ -165,13 +165,14 @@ def matrix(result: Hessian | Jacobian, width: int) -> Blocks:
         blocks.append(matrix_block(f"J({_names(result.wrt)})", full, width))
     if result.cse:
         blocks.append(("note", where(result.cse)))
-    return blocks
+    return blocks + [("note", note) for note in result.notes]
 
 
 def derivative(result: Derivative, width: int) -> Blocks:
     return [
         ("header", labelled("parsed as  f", result.expression, width)),
         ("result", labelled(_partial(result.wrt), result.derivative, width)),
+        *[("note", note) for note in result.notes],
     ]
 
 

@@ -44,7 +44,7 @@ def gradient(result: Gradient) -> list[str]:
     lines += cse_lines(result.cse or ())
     text = entry_text(result)
     lines += [f"df/d{var_text(v)} = {text(p)}" for v, p in zip(result.wrt, result.partials)]
-    return lines
+    return lines + notes(result.notes)
 
 
 def matrix(result: Hessian | Jacobian) -> list[str]:
@@ -53,13 +53,14 @@ def matrix(result: Hessian | Jacobian) -> list[str]:
     lines += cse_lines(result.cse or ())
     text = entry_text(result)
     lines += [f"{partial_text(wrt, f)} = {text(e)}" for _, _, wrt, f, e in matrix_entries(result)]
-    return lines
+    return lines + notes(result.notes)
 
 
 def derivative(result: Derivative) -> list[str]:
     return [
         f"f = {expr_text(result.expression)}",
         f"{partial_text(result.wrt)} = {expr_text(result.derivative)}",
+        *notes(result.notes),
     ]
 
 
