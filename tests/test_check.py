@@ -88,6 +88,7 @@ BASES = [
     "exp(w*b)",
     "log(w^2 + 1)*b",
     "sigmoid(w)*sigmoid(b)",
+    "sin(w)*exp(b*x) + elu(w + b)",
 ]
 
 
