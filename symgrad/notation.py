@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
 import sympy as sp
@@ -359,6 +359,38 @@ def expr_latex(expr: sp.Expr) -> str:
 
 def var_text(var: sp.Symbol) -> str:
     return var.name
+
+
+# ---------------------------------------------------------------- names of partials
+
+
+def runs(wrt: Sequence[sp.Symbol]) -> list[tuple[sp.Symbol, int]]:
+    """(x, x, y) -> [(x, 2), (y, 1)]: the denominator of d3f/dx2dy."""
+    found: list[tuple[sp.Symbol, int]] = []
+    for v in wrt:
+        if found and found[-1][0] == v:
+            found[-1] = (v, found[-1][1] + 1)
+        else:
+            found.append((v, 1))
+    return found
+
+
+def partial_text(wrt: Sequence[sp.Symbol], f: str = "f") -> str:
+    """ASCII name of a partial: ``df/dw``, ``d2f/dw^2``, ``d2f/dwdb``."""
+    n = len(wrt)
+    top = f"d{n}{f}" if n > 1 else f"d{f}"
+    bottom = "".join(f"d{var_text(v)}" + (f"^{k}" if k > 1 else "") for v, k in runs(wrt))
+    return f"{top}/{bottom}"
+
+
+def partial_latex(wrt: Sequence[sp.Symbol], f: str = "f") -> str:
+    r"""LaTeX of a partial: ``\frac{\partial^{2} f}{\partial w \partial b}``."""
+    n = len(wrt)
+    top = rf"\partial^{{{n}}} {f}" if n > 1 else rf"\partial {f}"
+    bottom = " ".join(
+        rf"\partial {expr_latex(v)}" + (f"^{{{k}}}" if k > 1 else "") for v, k in runs(wrt)
+    )
+    return rf"\frac{{{top}}}{{{bottom}}}"
 
 
 def point_text(point: Mapping) -> str:

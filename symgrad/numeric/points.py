@@ -77,7 +77,7 @@ def point_values(
 ) -> dict[sp.Symbol, float]:
     """Bind each variable of ``expr`` to its value in ``at``; a missing or unknown name is an
     error naming it. ``optional`` variables (a --wrt name that does not appear in ``expr``)
-    may be given and are 0 otherwise: ``expr`` does not depend on them."""
+    may be given too: ``expr`` does not depend on them."""
     point = (
         parse_point(at)
         if isinstance(at, str)
@@ -97,7 +97,10 @@ def point_values(
             f"no value for {which} in --at: give every variable of {expr} a value "
             f"(e.g. --at {','.join(f'{s.name}=1' for s in have)})"
         )
-    return {**{s: point[s.name] for s in have}, **{s: point.get(s.name, 0.0) for s in extra}}
+    return {
+        **{s: point[s.name] for s in have},
+        **{s: point[s.name] for s in extra if s.name in point},
+    }
 
 
 def finite_or_none(value) -> float | None:
