@@ -90,8 +90,8 @@ _DERIVATIVE = re.compile(
     r"\s*\{\s*(?:\\mathrm\{d\}|d)\s*([A-Za-z]|\\[A-Za-z]+)"
 )
 _TRANSPOSE = (
-    "a transpose: vectors and matrices are not read in a scalar expression; write the sum "
-    "out (w_1 x_1 + w_2 x_2)"
+    "a transpose, for vectors and matrices, which are not read in a scalar expression; write "
+    "the sum out (w_1 x_1 + w_2 x_2)"
 )
 _UNSUPPORTED = {
     "sum": "sums over an index are not supported; write the terms out",

@@ -129,10 +129,11 @@ _PRIME_HINT = (
     "f'(x) is a derivative: give the function itself and symgrad computes its derivative "
     "(symgrad grad EXPR --wrt x)"
 )
-_TRANSPOSE_HINT = (
-    "a transpose (w') is for vectors and matrices, which are not read in a scalar expression; "
-    "write the sum out (w1*x1 + w2*x2)"
+_VECTORS = (
+    ", for vectors and matrices, which are not read in a scalar expression; write the sum out "
+    "(w1*x1 + w2*x2)"
 )
+_TRANSPOSE_HINT = f"a transpose (w'){_VECTORS}"
 
 
 def _after_operand(text: str, pos: int, tokens: list[Token]) -> bool:
@@ -497,6 +498,8 @@ class _Parser:
                 )
             return True
         if prev.kind == "name":
+            if prev.text == "T" and self.is_op(self.tokens[self.i - 2], "^"):
+                raise self.error(f"^T is a transpose{_VECTORS}", prev)
             raise self.error(
                 f"missing operator between {prev.text!r} and {nxt.text!r}: write "
                 f"{prev.text}*{nxt.text} (a name is never split into letters)",
@@ -689,11 +692,7 @@ class _Parser:
         table behind a module prefix pasted from code."""
         prefix, _, last = name.rpartition(".")
         if last in ("T", "mT", "H") or last == "transpose":
-            raise self.error(
-                f"'{name}' is a transpose: vectors and matrices are not read in a scalar "
-                "expression; write the sum out (w1*x1 + w2*x2)",
-                tok,
-            )
+            raise self.error(f"'{name}' is a transpose{_VECTORS}", tok)
         known = prefix in PREFIXES
         called = self.is_op(self.peek(), "(")
         if known and called and last in self.functions:
