@@ -215,7 +215,10 @@ class _VectorOutput(sp.Function):
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
 
-        form = printer._print(sp.Function(self.name)(*self.inputs))
+        if hasattr(printer, "call"):  # symgrad's printer: log_softmax, not log with a subscript
+            form = printer.call(self.name, self.inputs)
+        else:
+            form = printer._print(sp.Function(self.name)(*self.inputs))
         return prettyForm(*form.right(f"[{self.index}]"))
 
 
@@ -358,11 +361,8 @@ class _Real(sp.Function):
         return all(a.is_real for a in self.args) or None
 
     def _sympystr(self, printer):  # sympy's str() and repr(): the way symgrad writes it
-        args = [printer._print(a) for a in self.args]
-        entry = entry_of(self)
-        if entry is not None and entry.text is not None:
-            return entry.text(self, args)
-        return f"{type(self).__name__}({', '.join(args)})"
+        name, places = written(self)
+        return f"{name}({', '.join(printer._print(self.args[k]) for k in places)})"
 
     def _eval_is_finite(self):
         return all(a.is_finite for a in self.args) or None
@@ -415,8 +415,8 @@ class root(_Real):
         return sp.sign(x) * sp.Pow(sp.Abs(x), 1 / n)
 
 
-def _root_text(node: sp.Expr, args: Sequence[str]) -> str:
-    return f"cbrt({args[0]})" if node.args[1] == 3 else f"root({args[0]}, {args[1]})"
+def _root_written(node: sp.Expr) -> tuple[str, tuple[int, ...]]:
+    return ("cbrt", (0,)) if node.args[1] == 3 else ("root", (0, 1))
 
 
 def _root_latex(node: sp.Expr, args: Sequence[str]) -> str:
@@ -573,22 +573,16 @@ def _leaky_relu(x, a=LEAKY_SLOPE):
     return leaky_relu(x, a)
 
 
-def _default_second(
-    default: sp.Expr, name: str | None = None
-) -> Callable[[sp.Expr, Sequence[str]], str]:
-    """Text of a two-argument function that leaves out its second argument when it has the
-    default value: ``elu(x)``, ``leaky_relu(x, 0.2)``; ``name`` is its LaTeX name."""
+def _default_second(default: sp.Expr) -> Callable[[sp.Expr], tuple[str, tuple[int, ...]]]:
+    """How a two-argument function is written: without its second argument when that has the
+    default value (``elu(x)``, ``leaky_relu(x, 0.2)``)."""
 
-    def text(node: sp.Expr, args: Sequence[str]) -> str:
+    def written(node: sp.Expr) -> tuple[str, tuple[int, ...]]:
         second = node.args[1]
-        shown = args[:1] if second == default or (
-            second.is_Float and float(second) == float(default)
-        ) else args
-        if name is None:
-            return f"{type(node).__name__}({', '.join(shown)})"
-        return rf"{name}\left({', '.join(shown)}\right)"
+        same = second == default or (second.is_Float and float(second) == float(default))
+        return type(node).__name__, (0,) if same else (0, 1)
 
-    return text
+    return written
 
 
 class softsign(_Real):
@@ -696,6 +690,10 @@ class Function:
     """Its plain text from the node and its printed arguments, where ``name(args)`` is not it."""
     latex_text: Callable[[sp.Expr, Sequence[str]], str] | None = None
     """Its LaTeX likewise, from the node and its arguments' LaTeX."""
+    written: Callable[[sp.Expr], tuple[str, tuple[int, ...]]] | None = None
+    """The name and the arguments (their places) a node is written with, where not its own
+    name and all of them: ``cbrt(x)`` for ``root(x, 3)``, ``elu(x)`` for ``elu(x, 1)``,
+    ``Heaviside(x)`` for sympy's ``Heaviside(x, 1/2)``."""
     operator: str | None = None
     """``"^"`` for a function that is an operator by another name (``pow(a, b)``): the parser
     builds it as that operator, so the operator's bounds (literal size) apply."""
@@ -889,7 +887,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "real n-th root (n = 2 by default; odd roots of negatives are real; n may be negative)",
         ("nthRoot", "surd"), classes=(root,),
         numpy=_helper("root", _ROOT_NP, "x", "n=2"), python=_helper("root", _ROOT_PY, "x", "n=2"),
-        text=_root_text, latex_text=_root_latex,
+        written=_root_written, latex_text=_root_latex,
     ),
     Function("pow", sp.Pow, (2,), "pow(a, b) is a^b", ("power",), operator="^"),
     # ------------------------------------------------ absolute value and sign
@@ -1070,15 +1068,14 @@ FUNCTIONS: tuple[Function, ...] = (
         classes=(leaky_relu,),
         numpy=_helper("leaky_relu", "return numpy.where(x >= 0, x, a * x)", "x", "a=0.01"),
         python=_helper("leaky_relu", "return x if x >= 0 else a * x", "x", "a=0.01"),
-        kink=_first, text=_default_second(LEAKY_SLOPE),
-        latex_text=_default_second(LEAKY_SLOPE, r"\operatorname{LeakyReLU}"),
+        kink=_first, written=_default_second(LEAKY_SLOPE),
+        latex_out=r"\operatorname{LeakyReLU}",
     ),
     Function(
         "elu", _elu, (1, 2), "x for x > 0, a*(e^x - 1) below; a = 1 by default",
         classes=(elu,),
         numpy=_helper("elu", _ELU_NP, "x", "a=1.0"), python=_helper("elu", _ELU_PY, "x", "a=1.0"),
-        kink=_first, text=_default_second(sp.S.One),
-        latex_text=_default_second(sp.S.One, r"\operatorname{ELU}"),
+        kink=_first, written=_default_second(sp.S.One), latex_out=r"\operatorname{ELU}",
     ),
     Function(
         "selu", selu, (1,), "scale*elu(x, alpha), PyTorch's constants alpha = 1.6732632423543772, "
@@ -1153,6 +1150,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "Heaviside", sp.Heaviside, (1,), "unit step, 1/2 at 0 (relu's derivative)",
         ("heaviside", "step"), classes=(sp.Heaviside,), latex_out=r"\operatorname{Heaviside}",
+        written=lambda node: ("Heaviside", (0,)),  # its value at 0 (1/2) is not typed
         numpy=_helper("Heaviside", "return numpy.heaviside(x, at0)", "x", "at0=0.5"),
         python=_helper(
             "Heaviside", "return 1.0 if x > 0 else 0.0 if x < 0 else at0", "x", "at0=0.5"
@@ -1244,3 +1242,16 @@ PREFIXES = frozenset(
 )
 """Module prefixes pasted from code that name symgrad's own functions and constants:
 ``np.log(x)``, ``torch.sigmoid(x)``, ``F.relu(x)``, ``math.pi``."""
+
+
+def written(node: sp.Expr) -> tuple[str, tuple[int, ...]]:
+    """The name and the arguments (their places) ``node`` is written with.
+
+    >>> x = symbol("x")
+    >>> written(root(x, 3)), written(elu(x, sp.S.One)), written(elu(x, sp.S(2)))
+    (('cbrt', (0,)), ('elu', (0,)), ('elu', (0, 1)))
+    """
+    entry = entry_of(node)
+    if entry is not None and entry.written is not None:
+        return entry.written(node)
+    return (entry.name if entry is not None else type(node).__name__), tuple(range(len(node.args)))

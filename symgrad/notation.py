@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from symgrad.functions import GREEK, SoftmaxOutput, _VectorOutput, entry_of
+from symgrad.functions import GREEK, SoftmaxOutput, _VectorOutput, entry_of, written
 
 # ---------------------------------------------------------------- expressions
 
@@ -147,8 +147,7 @@ class SymgradLatexPrinter(PersonOrder, LatexPrinter):
             text = entry.latex_text(expr, args)
             exp = kwargs.get("exp")
             return rf"\left({text}\right)^{{{exp}}}" if exp is not None else text
-        if entry.name == "Heaviside":
-            args = args[:1]  # its value at 0 (sympy's 1/2) is not part of what a person writes
+        args = [args[k] for k in written(expr)[1]]
         power = f"^{{{kwargs['exp']}}}" if kwargs.get("exp") is not None else ""
         return rf"{entry.latex_out}{power}\left({', '.join(args)}\right)"
 
@@ -186,9 +185,8 @@ def function_text(entry, node: sp.Expr, args: list[str]) -> str:
     """A function call in plain syntax, from its table entry and its printed arguments."""
     if entry.text is not None:
         return entry.text(node, args)
-    if entry.name == "Heaviside":
-        args = args[:1]  # its value at 0 (sympy's 1/2) is not part of what a person types
-    return f"{entry.name}({', '.join(args)})"
+    name, places = written(node)
+    return f"{name}({', '.join(args[k] for k in places)})"
 
 
 _TEXT = TextPrinter()
