@@ -62,6 +62,8 @@ _GREEK_VARIANTS = {
 _NAME_STYLES = frozenset(
     "mathit mathrm text textit textrm mathbf boldsymbol bm mathsf operatorname mathcal".split()
 )
+# \mathrm{e} and \mathrm{\pi} are the constants, as a bare e is
+_UPRIGHT_CONSTANTS = {"e": sp.E, "pi": sp.pi}
 _UNSUPPORTED = {
     "sum": "sums over an index are not supported; write the terms out",
     "prod": "products over an index are not supported; write the factors out",
@@ -529,6 +531,8 @@ class _LatexParser(_Parser):
             word = normalize_name(self.braced_word(tok))
             if word in self.functions and self.applied(self.i):
                 return self.function(word, tok)
+            if word in _UPRIGHT_CONSTANTS and not self.is_op(self.peek(), "_"):
+                return _UPRIGHT_CONSTANTS[word]  # \mathrm{e}: how Euler's number is typeset
             return self.subscripted(word)
         value = self.symbol_command(tok)
         if value is not None:
