@@ -21,13 +21,21 @@ def params(n: int) -> list[str]:
     return weights + [f"b_{j}" for j in range(1, n + 1)] + [f"v_{j}" for j in range(1, n + 1)]
 
 
-def loss(n: int, seed: int = 0) -> str:
-    """The loss text for width ``n`` (about n^3 * 14 characters; 460 kB at n = 32)."""
+def data(n: int, seed: int = 0) -> list[tuple[list[float], float]]:
+    """The n samples ``(x, y)`` of the loss: x has n inputs, y is the target."""
     rng = random.Random(seed)
     samples = []
     for _ in range(n):
         x = [round(rng.uniform(-1, 1), 4) for _ in range(n)]
         y = round(rng.uniform(-1, 1), 4)
+        samples.append((x, y))
+    return samples
+
+
+def loss(n: int, seed: int = 0) -> str:
+    """The loss text for width ``n`` (about n^3 * 14 characters; 460 kB at n = 32)."""
+    samples = []
+    for x, y in data(n, seed):
         units = []
         for j in range(1, n + 1):
             z = "".join(

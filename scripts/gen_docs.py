@@ -121,6 +121,48 @@ def wanted_texts() -> dict[Path, str]:
     return wanted
 
 
+# the pictures of docs/learn.md: path -> the symgrad command that draws it (-o / --plot last)
+PICTURES = {
+    "docs/img/sigmoid.svg": ["plot", "sigmoid(x)", "--range", "-100:100", "-o"],
+    "docs/img/escape-plain.svg": [
+        "descend", "x^4 - 3*x^2 + x", "--from", "x=2", "--lr", "0.01", "--plot"],
+    "docs/img/escape-momentum.svg": [
+        "descend", "x^4 - 3*x^2 + x", "--from", "x=2", "--lr", "0.01", "--momentum", "0.9",
+        "--plot"],
+    "docs/img/gradient-field.svg": [
+        "plot", "x^2 + 3*y^2", "--wrt", "x,y", "--range", "-2:2", "-o"],
+    "docs/img/rosenbrock-adam.svg": [
+        "descend", "(1-x)^2 + 100*(y-x^2)^2", "--from", "x=-1.5,y=2", "--optimizer", "adam",
+        "--plot"],
+}  # fmt: skip
+
+
+def draw_pictures() -> None:
+    """Run each picture's command: the docs show what symgrad draws today."""
+    for path, args in PICTURES.items():
+        (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "symgrad", *args, str(ROOT / path), "--timeout", "60"],
+            check=True, capture_output=True, cwd=ROOT,
+        )  # fmt: skip
+
+
+def missing_pictures() -> list[str]:
+    """The pictures that are absent or not an SVG drawing."""
+    import xml.etree.ElementTree as ET
+
+    bad = []
+    for path in PICTURES:
+        try:
+            root = ET.parse(ROOT / path).getroot()
+        except (OSError, ET.ParseError):
+            bad.append(path)
+            continue
+        if not root.tag.endswith("svg") or sum(1 for _ in root.iter()) < 50:
+            bad.append(path)
+    return bad
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report whether docs are current")
@@ -130,10 +172,14 @@ def main() -> int:
     if args.check:
         for path in stale:
             print(f"{path.relative_to(ROOT)} is out of date: run python scripts/gen_docs.py")
-        return 1 if stale else 0
+        for path in missing_pictures():
+            print(f"{path} is missing: run python scripts/gen_docs.py")
+        return 1 if stale or missing_pictures() else 0
     for path in stale:
         path.write_text(wanted[path])
         print(f"wrote {path.relative_to(ROOT)}")
+    draw_pictures()
+    print(f"drew {len(PICTURES)} pictures")
     return 0
 
 

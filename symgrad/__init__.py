@@ -50,6 +50,25 @@ _EXPORTS = {
     "check_claim": "symgrad.numeric.check",
     "codegen": "symgrad.numeric.code",
     "batch": "symgrad.cli.loop",
+    # vectors and matrices
+    "parse_shapes": "symgrad.parsing.matrix_shapes",
+    "parse_dims": "symgrad.parsing.matrix_shapes",
+    "parse_matrix": "symgrad.parsing.matrix",
+    "matrix_text": "symgrad.parsing.matrix_text",
+    "matrix_latex": "symgrad.parsing.matrix_text",
+    "matrix_gradient": "symgrad.derive.matrix",
+    "matrix_jacobian": "symgrad.derive.matrix",
+    "evaluate_matrix_gradient": "symgrad.numeric.matrix",
+    "evaluate_matrix_jacobian": "symgrad.numeric.matrix",
+    "check_matrix_gradient": "symgrad.numeric.matrix_check",
+    "matrix_codegen": "symgrad.numeric.matrix_code",
+    "MatrixGradient": "symgrad.results",
+    "MatrixJacobian": "symgrad.results",
+    "MatrixGradientAt": "symgrad.results",
+    "MatrixJacobianAt": "symgrad.results",
+    "MatrixCheckResult": "symgrad.results",
+    "MatrixClaimVerdict": "symgrad.results",
+    "MatrixCode": "symgrad.results",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

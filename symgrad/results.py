@@ -7,8 +7,9 @@ defined).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import sympy as sp
 
@@ -175,3 +176,410 @@ class ValuesAt:
     values: float | tuple[tuple[float | None, ...], ...] | None
     notes: tuple[str, ...] = ()
     exit_code: int = 0
+
+
+# ---------------------------------------------------------------- vectors and matrices
+#
+# Results of matrix calculus (symgrad.derive.matrix, symgrad.numeric.matrix*). Every one
+# carries ``shapes`` (each variable's shape) so that a printer can show them. A shape is
+# ``(rows, cols)``: a vector of ``n`` is ``("n", 1)``, a scalar ``(1, 1)``. A ``Shaped`` is a
+# node of symgrad.parsing.matrix_tree (typed loosely here: results sit below parsing). Numbers
+# in a variable's shape are ``Nested``: a float, a list (a vector) or a list of rows (a matrix),
+# None where a value is not finite.
+
+Shaped = Any  # symgrad.parsing.matrix_tree.Node
+Shape = tuple  # (rows, cols), each a name or a number
+Nested = Any
+
+
+@dataclass(frozen=True)
+class MatrixGradient:
+    """The gradient of the scalar ``expression``: ``partials[i]`` is dL/d ``wrt[i]``, in
+    the shape of that variable (``partial_shapes[i]``), in matrix notation."""
+
+    expression: Shaped
+    shapes: Mapping[str, Shape]
+    wrt: tuple[str, ...]
+    partials: tuple[Shaped, ...]
+    cse: Optional[tuple[tuple[str, Shaped], ...]] = None
+    """Shared subexpressions ``(name, definition)`` in order, that ``partials`` may use;
+    None unless asked for (``cse=True``)."""
+    notes: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> Shaped:
+        """The partial derivative for the variable called ``name``."""
+        for var, partial in zip(self.wrt, self.partials):
+            if var == name:
+                return partial
+        raise KeyError(name)
+
+    @property
+    def partial_shapes(self) -> tuple[Shape, ...]:
+        return tuple(self.shapes[v] for v in self.wrt)
+
+
+@dataclass(frozen=True)
+class MatrixJacobian:
+    """The Jacobian of a vector-valued ``expression``: ``blocks[i]`` is d expression /
+    d ``wrt[i]``, a matrix with one row per entry of the expression and one column per
+    entry of the variable."""
+
+    expression: Shaped
+    shapes: Mapping[str, Shape]
+    wrt: tuple[str, ...]
+    blocks: tuple[Shaped, ...]
+    cse: Optional[tuple[tuple[str, Shaped], ...]] = None
+    """Shared subexpressions ``(name, definition)`` that ``blocks`` may use (``cse=True``)."""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def block_shapes(self) -> tuple[Shape, ...]:
+        return tuple(b.shape for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class MatrixGradientAt:
+    """``gradient`` evaluated at ``at``: the value and each partial as nested lists in the
+    variable's shape; ``dims`` the sizes the arrays gave to the named dimensions."""
+
+    gradient: MatrixGradient
+    at: Mapping[str, Nested]
+    dims: Mapping[str, int]
+    value: Optional[float]
+    gradient_value: tuple[Nested, ...]
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class MatrixJacobianAt:
+    """``jacobian`` evaluated at ``at``: the expression's value (a list, the vector's entries)
+    and each block as a list of rows; ``dims`` the sizes the arrays gave."""
+
+    jacobian: MatrixJacobian
+    at: Mapping[str, Nested]
+    dims: Mapping[str, int]
+    value: Nested
+    jacobian_value: tuple[Nested, ...]
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class MatrixClaimVerdict:
+    """Whether ``claim`` is dL/d ``variable`` (``derivative``), entry by entry.
+
+    ``method`` says how a pass was decided (``symbolic``: the same expression once both are
+    in canonical form; ``numeric``: equal at every point tried). A mismatch carries the
+    point (``counterexample``), the ``entry`` (row, column) that differs most, both values
+    there, their difference, the finite difference there and, where cheap, a ``hint``
+    (a sign error, a constant factor, a transpose).
+    """
+
+    variable: str
+    claim: Shaped
+    derivative: Shaped
+    status: str
+    method: Optional[str] = None
+    points: int = 0
+    counterexample: Optional[Mapping[str, Nested]] = None
+    entry: Optional[tuple[int, int]] = None
+    claimed_value: Optional[float] = None
+    true_value: Optional[float] = None
+    difference: Optional[float] = None
+    finite_difference: Optional[float] = None
+    hint: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MatrixCheckResult:
+    """The matrix gradient against central finite differences, entry by entry, at random
+    matrices of ``dims`` sizes (or at the point ``at``), and the claims if any.
+
+    ``status`` is the verdict on everything (claims included), ``gradient_status`` that of
+    the finite differences alone; ``points`` how many points were checked, ``entries`` how
+    many gradient entries were compared in all. ``worst`` names the variable and entry where
+    the error was largest relative to the tolerance, ``worst_point`` the point.
+    """
+
+    gradient: MatrixGradient
+    status: str
+    points: int
+    rtol: float
+    atol: float
+    dims: Mapping[str, int]
+    gradient_status: str = UNVERIFIABLE
+    entries: int = 0
+    max_abs_error: Optional[float] = None
+    max_rel_error: Optional[float] = None
+    worst: Optional[tuple[str, tuple[int, int]]] = None
+    worst_point: Optional[Mapping[str, Nested]] = None
+    at: Optional[Mapping[str, Nested]] = None
+    claims: tuple[MatrixClaimVerdict, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+
+@dataclass(frozen=True)
+class MatrixCode:
+    """Python source defining ``name(*arguments) -> (value, gradient)`` on numpy arrays."""
+
+    expression: Shaped
+    shapes: Mapping[str, Shape]
+    wrt: tuple[str, ...]
+    arguments: tuple[str, ...]
+    target: str
+    name: str
+    source: str
+# ---------------------------------------------------------------- explain, plot, descend
+
+LOCAL_RULES = ("known derivative", "power", "exponential")
+"""Rules that differentiate one function by one of its inputs, the other inputs held fixed."""
+
+RULES = (
+    "constant",
+    "variable",
+    "sum",
+    "constant factor",
+    "product",
+    "quotient",
+    *LOCAL_RULES,
+    "general power",
+    "chain",
+    "substitute",
+    "tidy",
+)
+"""Every ``Step.rule``, in the order a reader meets them."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``d(of)/d(wrt) = derivative``, by ``rule``.
+
+    ``of`` and ``derivative`` may use the inner names of ``Explanation.names``. When ``local``
+    (one of LOCAL_RULES applied inside a chain rule) ``of`` is differentiated by ``wrt`` with
+    every other input and every name held fixed; otherwise each name stands for its
+    definition. ``variable`` is the
+    partial derivative the step belongs to, ``uses`` the indices of the earlier steps whose
+    results it combines.
+    """
+
+    rule: str
+    of: sp.Expr
+    wrt: sp.Symbol
+    derivative: sp.Expr
+    variable: sp.Symbol
+    uses: tuple[int, ...] = ()
+    local: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    """The local derivative of a node by one of its inputs, as written and at the point."""
+
+    input: str
+    derivative: sp.Expr  # in terms of node ids
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One value of the computation graph, as PyTorch's autograd keeps it.
+
+    ``expression`` is the node in terms of its inputs' ids (``t0 + b``); ``grad`` the
+    accumulated d output / d node (None where ``requires_grad`` is False, as in PyTorch).
+    """
+
+    id: str
+    op: str
+    expression: sp.Expr
+    inputs: tuple[str, ...]
+    value: float | None
+    grad: float | None
+    leaf: bool
+    requires_grad: bool
+    local: tuple[Edge, ...] = ()
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in evaluation order (leaves first); ``output`` is the id of the last one."""
+
+    nodes: tuple[Node, ...]
+    output: str
+
+    def node(self, id: str) -> Node:
+        for n in self.nodes:
+            if n.id == id:
+                return n
+        raise KeyError(id)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How each partial derivative of ``expression`` is obtained.
+
+    ``steps`` are the derivations, one after another (``Step.variable`` says which partial);
+    ``names`` the inner functions the steps use, ``(u, w*x + b)``, outermost first, each
+    definition possibly using the names after it. ``partials`` are ``gradient``'s. With a
+    point ``at``: the backward ``graph`` and the value of f and of each partial there.
+    """
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    names: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    steps: tuple[Step, ...]
+    partials: tuple[sp.Expr, ...]
+    at: dict[str, float] | None = None
+    graph: Graph | None = None
+    value: float | None = None
+    gradient_value: tuple[float | None, ...] | None = None
+    notes: tuple[str, ...] = ()
+    exit_code: int = 0
+
+    def steps_for(self, variable: sp.Symbol | str) -> tuple[Step, ...]:
+        """The derivation of one partial."""
+        name = getattr(variable, "name", variable)
+        return tuple(s for s in self.steps if s.variable.name == name)
+
+
+# ---------------------------------------------------------------- plot
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point of the plotted range where f has a kink (``jump`` False) or jumps."""
+
+    x: float
+    value: float | None
+    jump: bool
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Sampled values of one function over ``PlotData.x``: ``label`` is ``f`` or ``df/dx``.
+
+    ``values[i]`` is None where the function is not a finite real number; ``breaks`` lists
+    each ``i`` where a line from sample ``i`` to ``i + 1`` would bridge a pole, a gap of the
+    domain or a jump, and must not be drawn.
+    """
+
+    label: str
+    expression: sp.Expr
+    values: tuple[float | None, ...]
+    breaks: tuple[int, ...] = ()
+
+    def pieces(self, x: tuple[float, ...]) -> list[tuple[list[float], list[float]]]:
+        """The runs of the curve that may be drawn as one line: ``[(xs, ys), ...]``."""
+        runs: list[tuple[list[float], list[float]]] = []
+        current: tuple[list[float], list[float]] = ([], [])
+        cut = set(self.breaks)
+        for i, (xi, yi) in enumerate(zip(x, self.values)):
+            if yi is None:
+                if current[0]:
+                    runs.append(current)
+                current = ([], [])
+                continue
+            current[0].append(xi)
+            current[1].append(yi)
+            if i in cut:
+                runs.append(current)
+                current = ([], [])
+        if current[0]:
+            runs.append(current)
+        return runs
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """f and its partial by one variable ``wrt[0]`` sampled over ``x`` (``at`` fixes the
+    other variables), the kinks in the range, and what the picture shows (``notes``)."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    at: dict[str, float]
+    x: tuple[float, ...]
+    curves: tuple[Curve, ...]
+    kinks: tuple[Kink, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldData:
+    """f and its gradient over a grid of two variables: ``f[j][i]`` is at ``(x[i], y[j])``;
+    None where not a finite real number."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, sp.Symbol]
+    at: dict[str, float]
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    f: tuple[tuple[float | None, ...], ...]
+    gradient: tuple[tuple[tuple[float | None, ...], ...], tuple[tuple[float | None, ...], ...]]
+    partials: tuple[sp.Expr, sp.Expr]
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- descend
+
+CONVERGED, DIVERGED, STEP_LIMIT = "converged", "diverged", "step limit"
+DESCENT_EXIT_CODES = {CONVERGED: 0, DIVERGED: 1, STEP_LIMIT: 1}
+
+
+@dataclass(frozen=True)
+class DescentStep:
+    """The state before update ``step``: the point, f and the gradient there."""
+
+    step: int
+    point: tuple[float, ...]
+    value: float
+    gradient: tuple[float, ...]
+    gradient_norm: float
+
+
+@dataclass(frozen=True)
+class Descent:
+    """Gradient descent on ``expression`` from ``start``: every state in ``path`` and a
+    ``verdict`` (converged, diverged or step limit)."""
+
+    expression: sp.Expr
+    wrt: tuple[sp.Symbol, ...]
+    partials: tuple[sp.Expr, ...]
+    optimizer: str
+    lr: float
+    momentum: float | None
+    steps: int
+    tol: float
+    start: dict[str, float]
+    path: tuple[DescentStep, ...]
+    verdict: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> DescentStep:
+        return self.path[-1]
+
+    @property
+    def point(self) -> dict[str, float]:
+        return {v.name: x for v, x in zip(self.wrt, self.final.point)}
+
+    @property
+    def exit_code(self) -> int:
+        return DESCENT_EXIT_CODES[self.verdict]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture written to ``path`` (``format`` png, svg or pdf) of ``what``: plot data, a
+    field, or a descent path."""
+
+    path: str
+    format: str
+    what: object

@@ -22,8 +22,10 @@ from click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from symgrad import __version__
+from symgrad.cli.batch_command import BatchCommand
 from symgrad.cli.loop import Compute, as_error, read, silence_stdout
 from symgrad.cli.options import FORMAT, ExpressionCommand, HeadedCommand, resolve_format
+from symgrad.cli.shaped import DimsOpt, ShapeOpt, shaped
 from symgrad.errors import InputError, OutputError, SymgradError
 
 # sympy's cache holds 1,000 results by default, too few for a stream: with 20,000 a
@@ -230,11 +232,19 @@ def _not_both(at: str | None, cse: bool) -> None:
 
 
 @expression_command()
-def grad(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compute:
+def grad(
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    cse: CseOpt = False,
+    shape: ShapeOpt = None,
+    dims: DimsOpt = None,
+) -> Compute:
     """Every partial derivative of EXPR and its gradient vector.
 
     With --at, also the value and the gradient at that point (exit 4 where they are not
-    real and finite: outside the domain, at a kink).
+    real and finite: outside the domain, at a kink). With --shape, names are vectors and
+    matrices and each partial is one matrix formula in the shape of its variable; --at then
+    takes nested lists (@point.json, or 'X=[[1, 2], [3, 4]], w=[1, 0]').
 
     \b
     Examples:
@@ -245,10 +255,17 @@ def grad(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compute:
       symgrad grad '$\\frac{y}{wx+b}x$' --wrt w,b
       symgrad grad "tanh(w*x + b)^2" --cse
       printf 'x^2\\nsin(x)*y\\n' | symgrad grad - --format json
+      symgrad grad "norm2(X*w - y)^2" --wrt w --shape X=m,n --shape w=n --shape y=m
+      symgrad grad "sum(x + b)" --wrt b --shape 'x=3,4; b=3,4'
     """
     from symgrad.derive.partial import gradient
 
     _not_both(at, cse)
+    shapes = shaped(shape, dims)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.grad(shapes, wrt, at, cse)
 
     def compute(text: str):
         result = gradient(read(text), wrt, cse=cse)
@@ -281,11 +298,18 @@ def hessian(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Comput
 
 
 @expression_command()
-def jacobian(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compute:
+def jacobian(
+    wrt: WrtOpt = None,
+    at: AtOpt = None,
+    cse: CseOpt = False,
+    shape: ShapeOpt = None,
+    dims: DimsOpt = None,
+) -> Compute:
     """The Jacobian of a vector EXPR: one row per output, one column per variable.
 
     A vector is [f1, f2, ...] or softmax(a, b, ...); softmax(a, b)[k] is output k (from 0).
-    With --at, also its entries at that point.
+    With --at, also its entries at that point. With --shape, EXPR is a vector expression and
+    the Jacobian by each vector variable is one matrix formula.
 
     \b
     Examples:
@@ -293,10 +317,16 @@ def jacobian(wrt: WrtOpt = None, at: AtOpt = None, cse: CseOpt = False) -> Compu
       symgrad jacobian "[x*y, x + y, sin(x)]"
       symgrad jacobian "[r*cos(t), r*sin(t)]" --at r=2,t=pi/4
       symgrad jacobian "[r*cos(t), r*sin(t)]" --format latex
+      symgrad jacobian "tanh(W*x + b)" --wrt x --shape 'W=m,n; x=n; b=m'
     """
     from symgrad.derive.higher import jacobian as compute_jacobian
 
     _not_both(at, cse)
+    shapes = shaped(shape, dims)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.jacobian(shapes, wrt, at, cse)
     return _at(lambda text: compute_jacobian(read(text), wrt, cse=cse), at)
 
 
@@ -377,12 +407,16 @@ def check(
     ] = None,
     rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance.")] = 1e-3,
     atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance.")] = 1e-5,
+    shape: ShapeOpt = None,
+    dims: DimsOpt = None,
 ) -> Compute:
     """Check the gradient of EXPR against finite differences, and claimed derivatives.
 
     Exit 0 pass, 1 mismatch (a --claim is wrong), 4 unverifiable (a kink, outside the
     domain). A claim is compared with the symbolic derivative at random points inside the
-    domain; a wrong one is shown with a counterexample and, where cheap, what differs.
+    domain; a wrong one is shown with a counterexample and, where cheap, what differs. With
+    --shape, every entry of each matrix gradient is compared, at random matrices of --dims
+    sizes (10 points by default) or at --at @point.json, and a --claim is a matrix formula.
 
     \b
     Examples:
@@ -390,12 +424,18 @@ def check(
       symgrad check "relu(x)" --at x=0
       symgrad check "(y - (x*w + b))^2" --wrt w,b --claim "2*(y-x*w-b)*x" --claim "2*(y-w*x-b)"
       symgrad check "sigmoid(x)" --claim "sigmoid(x)*(1 - sigmoid(x))" --format json
+      symgrad check "x'*A*x" --wrt x --shape 'A=n,n; x=n' --claim "2*A*x" --dims n=4
     """
     from symgrad.numeric.check import DEFAULT_POINTS, check_claim
 
     if at is not None and points is not None:
         raise InputError("give either --at (one point) or --points (random points), not both")
     claims = list(claim or [])
+    shapes = shaped(shape, dims)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.check(shapes, wrt, at, points, seed, claims, rtol, atol)
 
     def compute(text: str):
         return check_claim(
@@ -417,6 +457,222 @@ class Target(str, Enum):
     python = "python"
 
 
+@expression_command()
+def explain(wrt: WrtOpt = None, at: AtOpt = None) -> Compute:
+    """How each partial derivative of EXPR is obtained, step by step; with --at, the
+    backward pass of its computation graph, as PyTorch runs it.
+
+    Each step names its rule (sum, constant factor, product, quotient, power, chain, a known
+    derivative from the table of functions) and what it gives; inner functions are named
+    (u = w*x + b). With --at: each node's value, requires_grad, the local derivative on each
+    edge and the accumulated gradient; --format dot writes the graph for Graphviz.
+
+    \b
+    Examples:
+      symgrad explain "sigmoid(w*x + b)" --wrt w
+      symgrad explain "(y - (x*w + b))^2" --wrt w --format latex
+      symgrad explain "w*x + b" --wrt w,b --at w=0.5,x=2,b=1
+      symgrad explain "w*x + b" --wrt w,b --at w=0.5,x=2,b=1 --format dot | dot -Tsvg
+    """
+
+    def compute(text: str):
+        if at is None:
+            from symgrad.derive.explain import explain as derivation
+
+            return derivation(read(text), wrt)
+        from symgrad.numeric.backward import explain_at
+
+        return explain_at(read(text), wrt, at)
+
+    return compute
+
+
+RangeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--range",
+        "-r",
+        metavar="LOW:HIGH",
+        help="The range of the plotted variable(s), e.g. -5:5 or -pi:pi; two variables may "
+        "take two, -2:2,-1:3 [default: -5:5].",
+        show_default=False,
+    ),
+]
+OutOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help='Write a picture, PNG, SVG or PDF by its suffix (needs pip install "symgrad[plot]").',
+        show_default=False,
+    ),
+]
+
+
+def _load_pictures(path: str) -> None:
+    """Check the file's suffix and import matplotlib before the work on an expression starts:
+    its import takes a second of the expression's time budget otherwise."""
+    from symgrad.printing.plot import file_format, load_matplotlib
+
+    file_format(path)
+    load_matplotlib()
+
+
+@expression_command()
+def plot(
+    wrt: WrtOpt = None,
+    range_: RangeOpt = None,
+    at: Annotated[
+        Optional[str],
+        typer.Option(
+            "--at", metavar="POINT", help="Values of the variables not plotted.", show_default=False
+        ),
+    ] = None,
+    output: OutOpt = None,
+) -> Compute:
+    """f and its partial derivative over a range: in the terminal, or as a picture with -o.
+
+    Poles and gaps of the domain are not bridged by a line; kinks are marked. Two variables
+    (--wrt x,y) give contours of f with the gradient as arrows (a picture, -o FILE).
+    --format json gives the sampled numbers.
+
+    \b
+    Examples:
+      symgrad plot "sigmoid(x)" --range -100:100
+      symgrad plot "tan(x)" --range -3:3
+      symgrad plot "y*log(w*x + b)" --wrt w --range 0.1:3 --at x=1.5,y=2,b=0.5
+      symgrad plot "x^2 + 3*y^2" --wrt x,y --range -2:2 -o field.svg
+      symgrad plot "relu(x)^2" --format json
+    """
+    span = range_ if range_ is not None else "-5:5"
+    if output is not None:
+        _load_pictures(output)
+
+    def compute(text: str):
+        from symgrad.derive.partial import variables
+        from symgrad.numeric.plotdata import field, sample
+
+        expr = read(text)
+        two = (wrt is not None and "," in wrt) or (wrt is None and len(variables(expr)) == 2)
+        data = field(expr, wrt, span, at) if two else sample(expr, wrt, span, at)
+        if output is None:
+            return data
+        from symgrad.printing.plot import file_format, save_plot
+        from symgrad.results import Picture
+
+        save_plot(data, output)
+        return Picture(output, file_format(output), data)
+
+    return compute
+
+
+@expression_command()
+def descend(
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            metavar="POINT",
+            help="The starting point: a value for every variable, e.g. x=2,y=1.",
+            show_default=False,
+        ),
+    ],
+    lr: Annotated[
+        Optional[float],
+        typer.Option(
+            "--lr", metavar="RATE", help="Learning rate [default: 0.001].", show_default=False
+        ),
+    ] = None,
+    momentum: Annotated[
+        Optional[float],
+        typer.Option(
+            "--momentum",
+            metavar="MU",
+            help="Momentum in [0, 1) (heavy ball: "
+            "v <- mu*v - lr*grad; x <- x + v) [default: 0.9 for momentum, nesterov].",
+            show_default=False,
+        ),
+    ] = None,
+    optimizer: Annotated[
+        Optional[str],
+        typer.Option(
+            "--optimizer",
+            metavar="NAME",
+            help="sgd, momentum, nesterov or adam [default: momentum with --momentum, else sgd].",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[
+        Optional[int],
+        typer.Option(
+            "--steps",
+            metavar="N",
+            help="Step budget [default: 50,000 for sgd, "
+            "20,000 for adam, 10,000 for momentum and nesterov].",
+            show_default=False,
+        ),
+    ] = None,
+    tol: Annotated[
+        float, typer.Option("--tol", metavar="T", help="Converged when |grad f| < T.")
+    ] = 1e-6,
+    picture: Annotated[
+        Optional[str],
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="Also draw the path over f (PNG, SVG or PDF).",
+            show_default=False,
+        ),
+    ] = None,
+) -> Compute:
+    """Gradient descent on the symbolic gradient of EXPR from --from, with the path and a
+    verdict: converged (|grad f| < --tol, exit 0), diverged or step limit (exit 1).
+
+    The gradient is compiled with f into generated numpy code, no finite differences. On a
+    terminal every k-th step is shown; --format json gives every step (JSON Lines), then the
+    verdict.
+
+    \b
+    Examples:
+      symgrad descend "x^4 - 3*x^2 + x" --from x=2 --lr 0.01
+      symgrad descend "x^4 - 3*x^2 + x" --from x=2 --lr 0.01 --momentum 0.9
+      symgrad descend "(1-x)^2 + 100*(y-x^2)^2" --from x=-1.5,y=2 --optimizer adam
+      symgrad descend "(x - 3)^2" --from x=0 --lr 0.1 --format json
+    """
+
+    if picture is not None:
+        _load_pictures(picture)
+
+    def compute(text: str):
+        from symgrad.numeric.descend import descend as run_descent
+
+        result = run_descent(
+            read(text),
+            start,
+            lr=lr,
+            optimizer=optimizer,
+            momentum=momentum,
+            steps=steps,
+            tol=tol,
+        )
+        if picture is not None:
+            from symgrad.numeric.plotdata import around_path
+            from symgrad.printing.plot import save_descent
+
+            data = around_path(result)
+            two = data is not None and len(result.wrt) == 2
+            save_descent(
+                result,
+                picture,
+                field=data if two else None,
+                curve=data if data is not None and not two else None,
+            )
+        return result
+
+    return compute
+
+
 @expression_command("codegen")
 def codegen_command(
     wrt: WrtOpt = None,
@@ -432,20 +688,29 @@ def codegen_command(
     name: Annotated[
         str, typer.Option("--name", metavar="NAME", help="Name of the generated function.")
     ] = "f",
+    shape: ShapeOpt = None,
 ) -> Compute:
     """Python code returning the value of EXPR and its gradient (one reverse sweep).
 
     The function takes every variable (x2 before x10) and returns (value, gradient), the
-    gradient a tuple aligned with --wrt. Shared values and adjoints are computed once.
+    gradient a tuple aligned with --wrt. Shared values and adjoints are computed once. With
+    --shape (target numpy), it takes numpy arrays (vectors 1-D, matrices 2-D) and returns
+    each gradient in its variable's shape.
 
     \b
     Examples:
       symgrad codegen "y*log(w*x+b)" --wrt w,b > loss_grad.py
       symgrad codegen "sigmoid(w*x + b)" --target python --name sigmoid_grad
+      symgrad codegen "norm2(y - V*tanh(W*x + b))^2" --shape 'y=p; V=p,h; W=h,n; x=n; b=h'
     """
     from symgrad.numeric.code import codegen
 
     kind = Target(target).value
+    shapes = shaped(shape, None)
+    if shapes:
+        from symgrad.cli import shaped as matrix
+
+        return matrix.codegen(shapes, wrt, kind, name)
     return lambda text: codegen(read(text), wrt, kind, name)
 
 
@@ -478,6 +743,74 @@ def functions(
         else:
             aliases = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
             sys.stdout.write(f"{spec.name:<11} {spec.arity_text:<10} {spec.summary}{aliases}\n")
+
+
+@app.command("batch", cls=BatchCommand)
+def batch_command(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="IN...",
+            help="Files of expressions, one a line, or globs ('data/*.txt', quoted).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Directory of the answers: one JSON Lines file per partition of the input. "
+            "Run again with the same DIR to resume.",
+            show_default=False,
+        ),
+    ],
+    command: Annotated[
+        str,
+        typer.Option(
+            "--command",
+            metavar="COMMAND",
+            help="The command that answers each line (grad, hessian, jacobian, diff, check, "
+            "codegen); its options (--wrt, --at, --timeout...) follow and apply to every line.",
+        ),
+    ] = "grad",
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="A running Dask scheduler, e.g. tcp://host:8786.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            help="Or a local cluster of N worker processes for the run [default: one per CPU].",
+            show_default=False,
+        ),
+    ] = None,
+) -> int:
+    """Answer files of expressions on a Dask cluster (pip install "symgrad[dask]").
+
+    Each record is the one 'symgrad COMMAND - --format json' prints, with its file and line.
+    Partitions already answered in DIR are skipped; a worker lost mid-run loses no line.
+    Exit 0, or 1 when any line failed. See docs/at-scale.md.
+
+    \b
+    Examples:
+      symgrad batch 'data/*.txt' --out answers/ --workers 2 --wrt w,b
+      symgrad batch exprs.txt -o answers/ --scheduler tcp://host:8786 --timeout 10
+      symgrad batch exprs.txt -o checked/ --command check --claim "2*x"
+    """
+    from symgrad.cli.cluster import run_command
+
+    return run_command(ctx, inputs, out, command, scheduler, workers)
 
 
 # ---------------------------------------------------------------- the commands as functions

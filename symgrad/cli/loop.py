@@ -305,7 +305,8 @@ def output(result: Any, settings: Settings, source: str | None, line: int | None
         from symgrad.printing.json import json_line, with_line
 
         record = render(result, "json", source=source)
-        return json_line(record if line is None else with_line(record, line)) + "\n"
+        records = record if isinstance(record, list) else [record]  # descend: one per step
+        return "".join(json_line(r if line is None else with_line(r, line)) + "\n" for r in records)
     if fmt == "pretty":
         from symgrad.printing.pretty import terminal
 
@@ -440,13 +441,17 @@ def batch(
 
     compute, settings = compute_for(command, options)
     settings = replace(settings, fmt="json")
-    token = _settings.set(settings)
-    try:
-        with applied(settings.limits):
-            for item in answers(text_lines(lines, first_line), compute, settings):
-                yield json.loads(item.out)
-    finally:
-        _settings.reset(token)
+    # each line runs in a context of its own: a generator must not leave its settings in its
+    # caller's context between two yields (two batches may be read in turns)
+    context = contextvars.copy_context()
+    context.run(_enter, settings)
+    for line in text_lines(lines, first_line):
+        yield json.loads(context.run(answer, line, compute, settings).out)
+
+
+def _enter(settings: Settings) -> None:
+    _settings.set(settings)
+    applied(settings.limits).__enter__()  # left entered: the context is the batch's own
 
 
 def file_limits(limits: Limits, timeout_given: bool) -> Limits:

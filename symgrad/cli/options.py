@@ -33,6 +33,7 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     latex = "latex"
+    dot = "dot"
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -72,7 +73,8 @@ class Shared:
 FORMAT = Shared(
     ("--format", "-f"),
     "fmt",
-    "Output: pretty on a terminal and text in a pipe (auto), json (JSON Lines), latex.",
+    "Output: pretty on a terminal and text in a pipe (auto), json (JSON Lines), latex, dot "
+    "(explain --at's graph).",
     type=click.Choice([f.value for f in Format], case_sensitive=False),
     default="auto",
 )

@@ -221,6 +221,7 @@ def _compile(exprs: tuple, args: tuple) -> Callable:
         return np.array(rows, dtype=float).reshape((count, *shape))
 
     call.source = source  # type: ignore[attr-defined]
+    call.generated = raw  # type: ignore[attr-defined]  # for loops of scalar calls (descend)
     return call
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-FORMATS = ("pretty", "text", "json", "latex")
+FORMATS = ("pretty", "text", "json", "latex", "dot")
 
 
 def render(result: Any, fmt: str, *, source: str | None = None, width: int = 80) -> Any:

@@ -18,10 +18,22 @@ from symgrad.results import (
     ClaimVerdict,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    MatrixCheckResult,
+    MatrixClaimVerdict,
+    MatrixCode,
+    MatrixGradient,
+    MatrixGradientAt,
+    MatrixJacobian,
+    MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -35,6 +47,17 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    MatrixGradient: "matrix_gradient",
+    MatrixJacobian: "matrix_jacobian",
+    MatrixGradientAt: "matrix_gradient_at",
+    MatrixJacobianAt: "matrix_jacobian_at",
+    MatrixCheckResult: "matrix_check",
+    MatrixCode: "matrix_code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 
@@ -141,6 +164,125 @@ def code(result: Code, source: str | None) -> dict:
     return record
 
 
+# ---------------------------------------------------------------- vectors and matrices
+
+
+def shaped_head(result: Any, source: str | None) -> dict[str, Any]:
+    """``input``, ``expression``, ``wrt`` and ``shapes``: each variable's shape (``[]`` a
+    scalar, ``["n"]`` a vector, ``["m", "n"]`` a matrix)."""
+    from symgrad.parsing.matrix_text import text
+    from symgrad.printing.shaped import shape_json
+
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record["expression"] = text(result.expression)
+    record["wrt"] = list(result.wrt)
+    record["shapes"] = {name: shape_json(s) for name, s in result.shapes.items()}
+    return record
+
+
+def _shaped_cse(record: dict, result: Any) -> None:
+    from symgrad.parsing.matrix_text import text
+
+    if result.cse is not None:
+        record["cse"] = [[name, text(d)] for name, d in result.cse]
+
+
+def matrix_gradient(result: MatrixGradient, source: str | None) -> dict:
+    from symgrad.parsing.matrix_text import text
+    from symgrad.printing.shaped import shape_json
+
+    record = shaped_head(result, source)
+    record["gradient"] = [text(p) for p in result.partials]
+    record["gradient_shapes"] = [shape_json(s) for s in result.partial_shapes]
+    _shaped_cse(record, result)
+    if result.notes:
+        record["notes"] = list(result.notes)
+    return record
+
+
+def matrix_jacobian(result: MatrixJacobian, source: str | None) -> dict:
+    from symgrad.parsing.matrix_text import text
+    from symgrad.printing.shaped import shape_json
+
+    record = shaped_head(result, source)
+    record["jacobian"] = [text(b) for b in result.blocks]
+    record["jacobian_shapes"] = [shape_json(s) for s in result.block_shapes]
+    _shaped_cse(record, result)
+    if result.notes:
+        record["notes"] = list(result.notes)
+    return record
+
+
+def _shaped_at(record: dict, result: Any, key: str, values: Any, notes: tuple) -> dict:
+    record["at"] = dict(result.at)
+    record["dims"] = dict(result.dims)
+    record["value"] = result.value
+    record[key] = list(values)
+    record["notes"] = list(notes)
+    return record
+
+
+def matrix_gradient_at(result: MatrixGradientAt, source: str | None) -> dict:
+    record = matrix_gradient(result.gradient, source)
+    notes = (*result.gradient.notes, *result.notes)
+    return _shaped_at(record, result, "gradient_value", result.gradient_value, notes)
+
+
+def matrix_jacobian_at(result: MatrixJacobianAt, source: str | None) -> dict:
+    record = matrix_jacobian(result.jacobian, source)
+    notes = (*result.jacobian.notes, *result.notes)
+    return _shaped_at(record, result, "jacobian_value", result.jacobian_value, notes)
+
+
+def matrix_claim(verdict: MatrixClaimVerdict) -> dict:
+    from symgrad.parsing.matrix_text import text
+
+    return {
+        "wrt": verdict.variable,
+        "claim": text(verdict.claim),
+        "derivative": text(verdict.derivative),
+        "status": verdict.status,
+        "method": verdict.method,
+        "points": verdict.points,
+        "counterexample": verdict.counterexample,
+        "entry": None if verdict.entry is None else list(verdict.entry),
+        "claimed_value": verdict.claimed_value,
+        "true_value": verdict.true_value,
+        "difference": verdict.difference,
+        "finite_difference": verdict.finite_difference,
+        "hint": verdict.hint,
+    }
+
+
+def matrix_check(result: MatrixCheckResult, source: str | None) -> dict:
+    record = matrix_gradient(result.gradient, source)
+    record.pop("notes", None)
+    record["ok"] = result.ok
+    record["status"] = result.status
+    record["gradient_status"] = result.gradient_status
+    record["points"] = result.points
+    record["entries"] = result.entries
+    record["dims"] = dict(result.dims)
+    record["rtol"] = result.rtol
+    record["atol"] = result.atol
+    record["max_abs_error"] = result.max_abs_error
+    record["max_rel_error"] = result.max_rel_error
+    worst = result.worst
+    record["worst"] = None if worst is None else {"wrt": worst[0], "entry": list(worst[1])}
+    record["worst_point"] = result.worst_point
+    record["at"] = result.at
+    record["claims"] = [matrix_claim(c) for c in result.claims]
+    record["notes"] = [*result.gradient.notes, *result.notes]
+    return record
+
+
+def matrix_code(result: MatrixCode, source: str | None) -> dict:
+    record = shaped_head(result, source)
+    record["target"] = result.target
+    record["code"] = result.source
+    return record
+
+
 # ---------------------------------------------------------------- records
 
 
@@ -180,3 +322,38 @@ def _finite(data: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return [_finite(v) for v in data]
     return data
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation, source: str | None) -> dict:
+    from symgrad.printing.learn import explanation_json
+
+    return explanation_json(result, source)
+
+
+def plot(result: PlotData, source: str | None) -> dict:
+    from symgrad.printing.learn import plot_json
+
+    return plot_json(result, source)
+
+
+def field(result: FieldData, source: str | None) -> dict:
+    from symgrad.printing.learn import field_json
+
+    return field_json(result, source)
+
+
+def descent(result: Descent, source: str | None) -> list[dict]:
+    """Several records: one per step of the path, then the verdict (JSON Lines)."""
+    from symgrad.printing.learn import descent_json
+
+    return descent_json(result, source)
+
+
+def picture(result: Picture, source: str | None) -> dict:
+    from symgrad.printing.learn import picture_json
+
+    return picture_json(result, source)

@@ -10,10 +10,21 @@ from symgrad.results import (
     CheckResult,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    MatrixCheckResult,
+    MatrixCode,
+    MatrixGradient,
+    MatrixGradientAt,
+    MatrixJacobian,
+    MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -27,6 +38,17 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    MatrixGradient: "matrix_gradient",
+    MatrixJacobian: "matrix_gradient",
+    MatrixGradientAt: "matrix_gradient_at",
+    MatrixJacobianAt: "matrix_gradient_at",
+    MatrixCheckResult: "matrix_check",
+    MatrixCode: "code",
+    Explanation: "explanation",
+    PlotData: "unsupported",
+    FieldData: "unsupported",
+    Descent: "unsupported",
+    Picture: "unsupported",
 }
 
 
@@ -115,3 +137,71 @@ def check(result: CheckResult) -> list[str]:
 
 def code(result: Code) -> list[str]:
     raise InputError("codegen writes Python: use --format text or json")
+
+
+# ---------------------------------------------------------------- vectors and matrices
+
+
+def _partial_shaped(result, var: str) -> str:
+    from symgrad.parsing.matrix_text import name_latex
+
+    bold = tuple(result.shapes.get(var, (1, 1))) != (1, 1)
+    return rf"\frac{{\partial f}}{{\partial {name_latex(var, bold)}}}"
+
+
+def matrix_gradient(result: MatrixGradient | MatrixJacobian) -> list[str]:
+    """``f = ...``, shared names, then one partial (or Jacobian block) per variable: vectors
+    and matrices bold, ``^\top`` for a transpose, ``\\odot`` elementwise."""
+    from symgrad.parsing.matrix_text import latex, name_latex
+
+    lines = [f"f = {latex(result.expression)}"]
+    lines += [f"{name_latex(name, False)} = {latex(d)}" for name, d in result.cse or ()]
+    partials = result.partials if isinstance(result, MatrixGradient) else result.blocks
+    for var, p in zip(result.wrt, partials):
+        lines.append(f"{_partial_shaped(result, var)} = {latex(p)}")
+    return lines
+
+
+def _nested_latex(value) -> str:
+    if not isinstance(value, list):
+        return fmt_number(value)
+    rows = value if value and isinstance(value[0], list) else [[v] for v in value]
+    body = r" \\ ".join(" & ".join(fmt_number(v) for v in row) for row in rows)
+    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+
+def matrix_gradient_at(result: MatrixGradientAt | MatrixJacobianAt) -> list[str]:
+    inner = result.gradient if isinstance(result, MatrixGradientAt) else result.jacobian
+    values = (
+        result.gradient_value if isinstance(result, MatrixGradientAt) else result.jacobian_value
+    )
+    lines = matrix_gradient(inner)
+    lines.append(f"f = {_nested_latex(result.value)}")
+    for var, value in zip(inner.wrt, values):
+        lines.append(f"{_partial_shaped(inner, var)} = {_nested_latex(value)}")
+    return lines
+
+
+def matrix_check(result: MatrixCheckResult) -> list[str]:
+    from symgrad.parsing.matrix_text import latex
+
+    lines = matrix_gradient(result.gradient)
+    for claim in result.claims:
+        relation = "=" if claim.status == "pass" else r"\neq" if claim.status == "mismatch" else "?"
+        partial = _partial_shaped(result.gradient, claim.variable)
+        lines.append(f"{partial} {relation} {latex(claim.claim)}")
+    return lines
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation) -> list[str]:
+    from symgrad.printing.learn import explanation_latex
+
+    return explanation_latex(result)
+
+
+def unsupported(result) -> list[str]:
+    from symgrad.errors import InputError
+
+    raise InputError("this result has no LaTeX form: use --format text, pretty or json")

@@ -35,10 +35,21 @@ from symgrad.results import (
     CheckResult,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    MatrixCheckResult,
+    MatrixCode,
+    MatrixGradient,
+    MatrixGradientAt,
+    MatrixJacobian,
+    MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -52,6 +63,17 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    MatrixGradient: "matrix_gradient",
+    MatrixJacobian: "matrix_gradient",
+    MatrixGradientAt: "matrix_gradient_at",
+    MatrixJacobianAt: "matrix_gradient_at",
+    MatrixCheckResult: "matrix_check",
+    MatrixCode: "code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 Blocks = list[tuple[str, str]]
@@ -189,10 +211,8 @@ def values_at(result: ValuesAt, width: int) -> Blocks:
     blocks = render(inner, width=width)
     lines = [f"at {point_text(result.at)}:"]
     if isinstance(result.value, tuple):
-        lines += [
-            f"  f{i} = {fmt_number(v)}".translate(SUBSCRIPT_DIGITS)
-            for i, v in enumerate(result.value)
-        ]
+        for i, v in enumerate(result.value):
+            lines.append(f"  f{str(i).translate(SUBSCRIPT_DIGITS)} = {fmt_number(v)}")
     else:
         lines.append(f"  f = {fmt_number(result.value)}")
     if isinstance(inner, Derivative):
@@ -217,6 +237,79 @@ def check(result: CheckResult, width: int) -> Blocks:
 
 def code(result: Code, width: int) -> Blocks:
     return [("partial", result.source.rstrip("\n"))]
+
+
+# ---------------------------------------------------------------- vectors and matrices
+
+
+def _shapes_line(shapes) -> str:
+    from symgrad.printing.shaped import shape_label
+
+    shaped = [f"{name}: {shape_label(s)}" for name, s in shapes.items() if tuple(s) != (1, 1)]
+    scalars = [name for name, s in shapes.items() if tuple(s) == (1, 1)]
+    if scalars:
+        shaped.append(f"{', '.join(scalars)}: scalar" + ("s" if len(scalars) > 1 else ""))
+    return "   ".join(shaped)
+
+
+def matrix_gradient(result: MatrixGradient | MatrixJacobian, width: int) -> Blocks:
+    """The parsed expression and the shapes, then one partial (or Jacobian block) per line
+    with its shape: ``∂f/∂w = 2*Xᵀ*(X*w - y)   [n]``."""
+    from symgrad.parsing.matrix_text import unicode_text
+    from symgrad.printing.shaped import shape_label
+
+    blocks = [("header", f"parsed as  f = {unicode_text(result.expression)}")]
+    blocks.append(("note", _shapes_line(result.shapes)))
+    partials = result.partials if isinstance(result, MatrixGradient) else result.blocks
+    for var, p in zip(result.wrt, partials):
+        blocks.append(("partial", f"∂f/∂{var} = {unicode_text(p)}   [{shape_label(p.shape)}]"))
+    if result.cse:
+        lines = [f"{name} = {unicode_text(d)}" for name, d in result.cse]
+        text = "\n".join(("where " if k == 0 else "      ") + line for k, line in enumerate(lines))
+        blocks.append(("note", text))
+    return blocks + [("note", note) for note in result.notes]
+
+
+def _numbers(label: str, value) -> str:
+    """``label = value``; a matrix as aligned rows under its label."""
+    from symgrad.printing.shaped import nested_text
+
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        cells = [[fmt_number(v) for v in row] for row in value]
+        wide = max(len(c) for row in cells for c in row)
+        rows = ["  ".join(c.rjust(wide) for c in row) for row in cells]
+        pad = " " * (len(label) + 3)
+        return "\n".join(
+            (f"{label} = " if k == 0 else pad) + f"[{row}]" for k, row in enumerate(rows)
+        )
+    return f"{label} = {nested_text(value)}"
+
+
+def matrix_gradient_at(result: MatrixGradientAt | MatrixJacobianAt, width: int) -> Blocks:
+    from symgrad.printing.shaped import dims_note, point_text, small
+
+    gradient_at = isinstance(result, MatrixGradientAt)
+    inner = result.gradient if gradient_at else result.jacobian
+    values = result.gradient_value if gradient_at else result.jacobian_value
+    blocks = [b for b in matrix_gradient(inner, width) if b[1] not in inner.notes]
+    where = point_text(result.at) if small(result.at) else "the point of --at"
+    lines = [f"at {where}{dims_note(result.dims)}:", "  " + _numbers("f", result.value)]
+    for var, value in zip(inner.wrt, values):
+        lines.append("  " + _numbers(f"∂f/∂{var}", value).replace("\n", "\n  "))
+    blocks.append(("result", "\n".join(lines)))
+    return blocks + [("note", note) for note in (*inner.notes, *result.notes)]
+
+
+def matrix_check(result: MatrixCheckResult, width: int) -> Blocks:
+    grad = result.gradient
+    blocks = [b for b in matrix_gradient(grad, width) if b[1] not in grad.notes]
+    verdict = {"pass": "✓ pass", "mismatch": "✗ mismatch", "unverifiable": "? unverifiable"}
+    blocks.append(("result", f"check: {verdict[result.status]}"))
+    for claim in result.claims:
+        lines = plain.matrix_claim_lines(claim, grad.shapes[claim.variable])
+        blocks.append(("result", "\n".join(lines)))
+    blocks.append(("partial", plain.matrix_check_summary(result)))
+    return blocks + [("note", note) for note in (*grad.notes, *result.notes)]
 
 
 # ---------------------------------------------------------------- the terminal
@@ -245,3 +338,35 @@ def terminal(blocks: Blocks, width: int, *, color: bool = True) -> str:
 def color_wanted() -> bool:
     """Styles unless NO_COLOR is set (no-color.org): rich alone would keep dim and bold."""
     return not os.environ.get("NO_COLOR")
+
+
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation, width: int) -> Blocks:
+    from symgrad.printing.learn import explanation_pretty
+
+    return explanation_pretty(result, width)
+
+
+def plot(result: PlotData, width: int) -> Blocks:
+    from symgrad.printing.plot import terminal_chart
+
+    return [("partial", terminal_chart(result, width=width))]
+
+
+def field(result: FieldData, width: int) -> Blocks:
+    return [("result", line) for line in plain.field(result)]
+
+
+def descent(result: Descent, width: int) -> Blocks:
+    from symgrad.printing.learn import descent_pretty
+
+    return descent_pretty(result, width)
+
+
+def picture(result: Picture, width: int) -> Blocks:
+    from symgrad.printing.learn import picture_text
+
+    return [("result", line) for line in picture_text(result)]

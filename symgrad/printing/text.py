@@ -15,10 +15,22 @@ from symgrad.results import (
     ClaimVerdict,
     Code,
     Derivative,
+    Descent,
+    Explanation,
+    FieldData,
     Gradient,
     GradientAt,
     Hessian,
     Jacobian,
+    MatrixCheckResult,
+    MatrixClaimVerdict,
+    MatrixCode,
+    MatrixGradient,
+    MatrixGradientAt,
+    MatrixJacobian,
+    MatrixJacobianAt,
+    Picture,
+    PlotData,
     ValuesAt,
 )
 
@@ -32,10 +44,23 @@ TABLE = {
     ValuesAt: "values_at",
     CheckResult: "check",
     Code: "code",
+    MatrixGradient: "matrix_gradient",
+    MatrixJacobian: "matrix_jacobian",
+    MatrixGradientAt: "matrix_gradient_at",
+    MatrixJacobianAt: "matrix_jacobian_at",
+    MatrixCheckResult: "matrix_check",
+    MatrixCode: "code",
+    Explanation: "explanation",
+    PlotData: "plot",
+    FieldData: "field",
+    Descent: "descent",
+    Picture: "picture",
 }
 
 
 def render(result, *, source=None, width=80) -> list[str]:
+    if type(result) is PlotData:  # a chart is as wide as the terminal
+        return plot(result, width)
     return globals()[TABLE[type(result)]](result)
 
 
@@ -144,3 +169,168 @@ def check(result: CheckResult) -> list[str]:
 
 def code(result: Code) -> list[str]:
     return result.source.rstrip("\n").split("\n")
+
+
+# ---------------------------------------------------------------- vectors and matrices
+
+
+def _shaped_head(result) -> list[str]:
+    """``shapes: X=m,n; w=n`` (what --shape takes) and ``f = ...``; then shared names."""
+    from symgrad.parsing.matrix_text import text
+    from symgrad.printing.shaped import shapes_spec
+
+    spec = shapes_spec(result.shapes)
+    lines = [f"shapes: {spec}"] if spec else []
+    lines.append(f"f = {text(result.expression)}")
+    lines += [f"{name} = {text(d)}" for name, d in result.cse or ()]
+    return lines
+
+
+def matrix_gradient(result: MatrixGradient) -> list[str]:
+    from symgrad.parsing.matrix_text import text
+
+    lines = _shaped_head(result)
+    lines += [f"df/d{v} = {text(p)}" for v, p in zip(result.wrt, result.partials)]
+    return lines + notes(result.notes)
+
+
+def matrix_jacobian(result: MatrixJacobian) -> list[str]:
+    return matrix_gradient(_as_gradient(result))
+
+
+def _as_gradient(result: MatrixJacobian) -> MatrixGradient:
+    """A Jacobian's lines are a gradient's: one ``df/dx = ...`` per variable."""
+    return MatrixGradient(
+        result.expression, result.shapes, result.wrt, result.blocks, result.cse, result.notes
+    )
+
+
+def _values(wrt, values, at, dims) -> list[str]:
+    from symgrad.printing.shaped import dims_note, nested_text, point_text
+
+    lines = [f"at {point_text(at)}{dims_note(dims)}:"]
+    lines += [f"  df/d{v} = {nested_text(value)}" for v, value in zip(wrt, values)]
+    return lines
+
+
+def _at_lines(grad: MatrixGradient, result) -> list[str]:
+    from symgrad.printing.shaped import nested_text
+
+    lines = matrix_gradient(grad.__class__(*_fields(grad), notes=()))
+    values = _values(grad.wrt, _point_values(result), result.at, result.dims)
+    values.insert(1, f"  f = {nested_text(result.value)}")
+    return lines + values + notes((*grad.notes, *result.notes))
+
+
+def _fields(grad: MatrixGradient) -> tuple:
+    return (grad.expression, grad.shapes, grad.wrt, grad.partials, grad.cse)
+
+
+def _point_values(result) -> tuple:
+    return getattr(result, "gradient_value", None) or result.jacobian_value
+
+
+def matrix_gradient_at(result: MatrixGradientAt) -> list[str]:
+    return _at_lines(result.gradient, result)
+
+
+def matrix_jacobian_at(result: MatrixJacobianAt) -> list[str]:
+    return _at_lines(_as_gradient(result.jacobian), result)
+
+
+def matrix_claim_lines(claim: MatrixClaimVerdict, shape) -> list[str]:
+    """A matrix claim's verdict: the first line says it, the next ones show why."""
+    from symgrad.parsing.matrix_text import text
+    from symgrad.printing.shaped import entry_label, point_text, small
+
+    head = f"claim df/d{claim.variable} = {text(claim.claim)}"
+    if claim.status == "pass":
+        how = (
+            "the same matrix formula"
+            if claim.method == "symbolic"
+            else f"equal to the derivative in every entry at {claim.points:,} points"
+        )
+        return [f"{head}: right ({how})"]
+    if claim.status == "unverifiable":
+        return [f"{head}: cannot be checked here"]
+    lines = [f"{head}: WRONG" + (f", {claim.hint}" if claim.hint else "")]
+    if claim.entry is not None:
+        witness = (
+            ""
+            if claim.finite_difference is None
+            else f" (finite difference {fmt_number(claim.finite_difference)})"
+        )
+        lines.append(
+            f"  entry {entry_label(claim.entry, shape)}: claim {fmt_number(claim.claimed_value)}, "
+            f"derivative {fmt_number(claim.true_value)}{witness}, "
+            f"difference {fmt_number(claim.difference)}"
+        )
+    if claim.counterexample is not None:
+        where = point_text(claim.counterexample) if small(claim.counterexample) else None
+        lines.append(f"  at {where}" if where else "  at a random point (--format json shows it)")
+    lines.append(f"  the derivative is {text(claim.derivative)}")
+    return lines
+
+
+def matrix_check_summary(result: MatrixCheckResult) -> str:
+    from symgrad.printing.shaped import dims_note, entry_label
+
+    where = "at the point" if result.at else f"at {result.points:,} points"
+    where += dims_note(result.dims)
+    if result.max_abs_error is None:
+        return f"gradient vs central differences: {result.gradient_status}"
+    worst = ""
+    if result.worst is not None:
+        var, entry = result.worst
+        shape = result.gradient.shapes[var]
+        worst = f", worst in entry {entry_label(entry, shape)} of df/d{var}"
+    return (
+        f"gradient vs central differences {where}, {result.entries:,} entries: "
+        f"{result.gradient_status}; largest error {result.max_abs_error:.3g} absolute, "
+        f"{result.max_rel_error:.3g} relative (rtol {result.rtol:g}, atol {result.atol:g})" + worst
+    )
+
+
+def matrix_check(result: MatrixCheckResult) -> list[str]:
+    grad = result.gradient
+    lines = [line for line in matrix_gradient(grad) if not line.startswith("note: ")]
+    lines.append(f"check: {result.status}")
+    for claim in result.claims:
+        lines += matrix_claim_lines(claim, grad.shapes[claim.variable])
+    lines.append(matrix_check_summary(result))
+    return lines + notes((*grad.notes, *result.notes))
+# ---------------------------------------------------------------- explain, plot, descend
+# (bodies in symgrad.printing.learn, one function per result and format)
+
+
+def explanation(result: Explanation) -> list[str]:
+    from symgrad.printing.learn import explanation_text
+
+    return explanation_text(result)
+
+
+def plot(result: PlotData, width: int = 80) -> list[str]:
+    from symgrad.printing.plot import terminal_chart
+
+    return terminal_chart(result, width=width).split("\n")
+
+
+def field(result: FieldData) -> list[str]:
+    from symgrad.errors import InputError
+
+    raise InputError(
+        "a field of two variables is a picture: write it with -o FILE.png (or .svg, .pdf), "
+        "or get its numbers with --format json"
+    )
+
+
+def descent(result: Descent) -> list[str]:
+    from symgrad.printing.learn import descent_text
+
+    return descent_text(result)
+
+
+def picture(result: Picture) -> list[str]:
+    from symgrad.printing.learn import picture_text
+
+    return picture_text(result)
