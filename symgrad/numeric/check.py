@@ -64,6 +64,10 @@ STEP = 6e-6  # h = STEP * max(1, |x|): balances truncation O(h^2) against roundi
 CLAIM_AGREE = 1e-10
 PRECISE_AGREE = 1e-12
 FD_PRECISE_AGREE = 1e-8
+# the float tolerances of the matrix checker (symgrad.numeric.matrix_check), which compares
+# whole matrices entry by entry in floats
+CLAIM_RTOL = 1e-7
+CLAIM_ATOL = 1e-9
 MAX_DECIDED = 24
 """Disagreeing points decided with high precision, per claim and for the gradient."""
 MAX_EDGES = 64
