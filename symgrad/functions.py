@@ -801,11 +801,19 @@ if x >= 0:
 z = math.exp(x)
 return z / (1 + z)"""
 
+# shifted by the largest input: no exp overflows, whatever the logits
 _SOFTMAX_NP = """\
+m = xs[0]
+for xj in xs[1:]:
+    m = numpy.maximum(m, xj)
 total = 0.0
 for xj in xs:
-    total = total + numpy.exp(xj - xs[k])
-return 1 / total"""
+    total = total + numpy.exp(xj - m)
+return numpy.exp(xs[k] - m) / total"""
+
+_SOFTMAX_PY = """\
+m = max(xs)
+return math.exp(xs[k] - m) / sum(math.exp(xj - m) for xj in xs)"""
 
 _MAX_NP = """\
 out = xs[0]
@@ -1112,7 +1120,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "vector exp(x_k)/sum(exp(x_j)); one output is softmax(a, b, c)[k], from 0",
         variadic=True, classes=(SoftmaxOutput,),
         numpy=_helper("softmax", _SOFTMAX_NP, "k", "*xs"),
-        python=_helper("softmax", _SOFTMAX_NP.replace("numpy", "math"), "k", "*xs"),
+        python=_helper("softmax", _SOFTMAX_PY, "k", "*xs"),
         text=_vector_text, latex_text=_vector_latex,
     ),
     Function(

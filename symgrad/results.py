@@ -26,6 +26,8 @@ from symgrad.notation import (
 
 PASS, MISMATCH, UNVERIFIABLE = "pass", "mismatch", "unverifiable"
 EXIT_CODES = {PASS: 0, MISMATCH: 1, UNVERIFIABLE: 4}
+SYMBOLIC, NUMERIC = "symbolic", "numeric"
+"""How a pass was reached: proved equal, or equal at every point tried."""
 
 Row = tuple[str, str, Any]
 """One line of a result on display: its label as text and as LaTeX, and its value (an
@@ -319,17 +321,18 @@ class GradientAt(Shown):
 class ClaimVerdict(Shown):
     """Whether ``claim`` is the partial derivative ``derivative`` (by ``variable``).
 
-    ``status`` is pass, mismatch or unverifiable; ``method`` how a pass was decided
-    (``symbolic``: the difference simplifies to 0; ``numeric``: equal at every point tried).
-    A mismatch carries a ``counterexample`` point, both values there, their difference, the
-    central finite difference there (an independent witness) and, where cheap, a ``hint``.
+    ``status`` is pass, mismatch or unverifiable; ``proof`` how a pass was reached
+    (``symbolic``: the difference is proved 0; ``numeric``: equal at every point tried, not
+    proved). A mismatch carries a ``counterexample`` point, both values there (the claim None
+    where it is not a real number), their difference, the central finite difference there
+    (an independent witness) and, where cheap, a ``hint``.
     """
 
     variable: sp.Symbol
     claim: sp.Expr
     derivative: sp.Expr
     status: str
-    method: str | None = None
+    proof: str | None = None
     points: int = 0
     counterexample: dict[str, float] | None = None
     claimed_value: float | None = None
@@ -354,9 +357,10 @@ class CheckResult(Shown):
     """The symbolic gradient against central finite differences, and the claims if any.
 
     ``status`` (pass, mismatch or unverifiable) is the verdict on everything, claims
-    included; ``gradient_status`` that of the finite differences alone. The errors are the
-    largest over the ``points`` checked, ``worst_point`` where the error was largest relative
-    to the tolerance.
+    included; ``gradient_status`` that of the finite differences alone; ``proof`` how a pass
+    was reached (``symbolic`` when every claim was proved, else ``numeric``; None unless the
+    status is pass). The errors are the largest over the ``points`` checked, ``worst_point``
+    where the error was largest relative to the tolerance.
     """
 
     gradient: Gradient
@@ -365,6 +369,7 @@ class CheckResult(Shown):
     rtol: float
     atol: float
     gradient_status: str = UNVERIFIABLE
+    proof: str | None = None
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     worst_point: dict[str, float] | None = None

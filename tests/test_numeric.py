@@ -56,7 +56,7 @@ def test_values_agree_with_an_independent_reference(text, at):
         ("sqrt(x)", "x=-1", "sqrt(x) needs x >= 0, but x = -1 here"),
         ("1/(x - 1)", "x=1", "needs x - 1 != 0"),
         ("asin(x)", "x=2", "needs -1 <= x <= 1"),
-        ("10^300*10^300*x", "x=2", "not a finite real number"),
+        ("10^300*10^300*x", "x=2", "too large for a floating-point number"),
     ],
 )
 def test_outside_the_domain_is_null_with_a_note_and_exit_4(text, at, words):

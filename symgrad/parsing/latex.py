@@ -93,6 +93,8 @@ _TRANSPOSE = (
     "a transpose, for vectors and matrices, which are not read in a scalar expression; write "
     "the sum out (w_1 x_1 + w_2 x_2)"
 )
+# \mathrm{e} and \mathrm{\pi} are the constants, as a bare e is
+_UPRIGHT_CONSTANTS = {"e": sp.E, "pi": sp.pi}
 _UNSUPPORTED = {
     "sum": "sums over an index are not supported; write the terms out",
     "prod": "products over an index are not supported; write the factors out",
@@ -606,6 +608,8 @@ class _LatexParser(_Parser):
                         "(symgrad functions lists the ones it knows)",
                         tok,
                     )
+            if word in _UPRIGHT_CONSTANTS and not self.is_op(self.peek(), "_"):
+                return _UPRIGHT_CONSTANTS[word]  # \mathrm{e}: how Euler's number is typeset
             return self.subscripted(word)
         value = self.symbol_command(tok)
         if value is not None:

@@ -135,7 +135,7 @@ def claim(verdict: ClaimVerdict) -> dict:
         "claim": expr_text(verdict.claim),
         "derivative": expr_text(verdict.derivative),
         "status": verdict.status,
-        "method": verdict.method,
+        "proof": verdict.proof,
         "points": verdict.points,
         "counterexample": verdict.counterexample,
         "claimed_value": verdict.claimed_value,
@@ -151,6 +151,7 @@ def check(result: CheckResult, source: str | None) -> dict:
     record["ok"] = result.ok
     record["status"] = result.status
     record["gradient_status"] = result.gradient_status
+    record["proof"] = result.proof
     record["points"] = result.points
     record["rtol"] = result.rtol
     record["atol"] = result.atol

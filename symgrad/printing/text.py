@@ -124,11 +124,11 @@ def claim_lines(claim: ClaimVerdict) -> list[str]:
     head = f"claim df/d{var_text(claim.variable)} = {expr_text(claim.claim)}"
     if claim.status == "pass":
         how = (
-            "it simplifies to the derivative"
-            if claim.method == "symbolic"
-            else f"equal to the derivative at {claim.points:,} points"
+            "proved (it simplifies to the derivative)"
+            if claim.proof == "symbolic"
+            else f"agrees at {claim.points:,} points (not proved)"
         )
-        return [f"{head}: right ({how})"]
+        return [f"{head}: right, {how}"]
     if claim.status == "unverifiable":
         return [f"{head}: cannot be checked here"]
     lines = [f"{head}: WRONG" + (f", {claim.hint}" if claim.hint else "")]
