@@ -67,7 +67,8 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
     """
     limits = limits or current_limits()
     timeout = limits.timeout if limits.timeout > 0 else None
-    token = _deadline.set(None if timeout is None else time.monotonic() + timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    token = _deadline.set(deadline)
     try:
         context = contextvars.copy_context()
     finally:
@@ -87,6 +88,9 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
             done.set()
 
     saved = sys.getrecursionlimit()
+    watcher = _watcher
+    if watcher is not None and timeout is not None:
+        watcher(deadline, timeout)
     worker = _worker(limits)
     worker.jobs.put(job)
     try:
@@ -100,9 +104,22 @@ def bounded(call: Callable[[], T], limits: Limits | None = None) -> T:
     finally:
         if done.is_set():
             sys.setrecursionlimit(saved)  # a library leaves its host's settings as it found them
+        if watcher is not None and timeout is not None:
+            watcher(None, timeout)
     if "error" in outcome:
         raise _translate(outcome["error"], limits)
     return outcome["value"]  # type: ignore[return-value]
+
+
+_watcher: Callable[[float | None, float], None] | None = None
+
+
+def watch_deadlines(watcher: Callable[[float | None, float], None] | None) -> None:
+    """Tell ``watcher(deadline, timeout)`` when each deadline starts (its ``time.monotonic``
+    value) and ends (None): the CLI's watchdog process, which stops the program when a single
+    operation that no exception can interrupt runs past it. None stops telling."""
+    global _watcher
+    _watcher = watcher
 
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(

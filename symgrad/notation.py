@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from symgrad.functions import GREEK, SoftmaxOutput, entry_of
+from symgrad.functions import GREEK, SoftmaxOutput, _VectorOutput, entry_of, written
 
 # ---------------------------------------------------------------- expressions
 
@@ -90,27 +90,42 @@ class TextPrinter(PersonOrder, StrPrinter):
             return super()._print(expr, **kwargs)
         return function_text(entry, expr, [self._print(a) for a in expr.args])
 
+    def _print_Pow(self, expr, rational=False):
+        # 1/(abs(x) + 1)**2 as a person writes it, not sympy's (abs(x) + 1)**(-2)
+        exp = expr.exp
+        if exp.is_Rational and exp.is_negative and exp != -1 and exp != -sp.S.Half:
+            return f"1/{self._print(sp.Pow(expr.base, -exp, evaluate=False))}"
+        return super()._print_Pow(expr, rational=rational)
+
     def _print_ImmutableDenseMatrix(self, expr):
         # a vector prints as typed: softmax(a, b, c) or [f1, f2]
-        inputs = softmax_inputs(expr)
-        if inputs is not None:
-            return f"softmax({', '.join(self._print(x) for x in inputs)})"
+        call = vector_call(expr)
+        if call is not None:
+            name, inputs = call
+            return f"{name}({', '.join(self._print(x) for x in inputs)})"
         if expr.cols == 1:
             return "[" + ", ".join(self._print(e) for e in expr) + "]"
         rows = [self._print(expr.row(i).T) for i in range(expr.rows)]
         return "[" + ", ".join(rows) + "]"
 
 
+def vector_call(matrix) -> tuple[str, tuple] | None:
+    """``(name, inputs)`` when ``matrix`` is exactly a vector function such as
+    ``softmax(x0, ..., xn)`` or ``log_softmax(...)``, every output in order; else None."""
+    entries = list(matrix)
+    if matrix.cols != 1 or not entries or not isinstance(entries[0], _VectorOutput):
+        return None
+    kind, inputs = type(entries[0]), entries[0].inputs
+    for k, e in enumerate(entries):
+        if type(e) is not kind or e.index != k or e.inputs != inputs:
+            return None
+    return (kind.name, inputs) if len(entries) == len(inputs) else None
+
+
 def softmax_inputs(matrix) -> tuple | None:
     """The inputs when ``matrix`` is exactly the vector softmax(x0, ..., xn), else None."""
-    entries = list(matrix)
-    if matrix.cols != 1 or not entries or not isinstance(entries[0], SoftmaxOutput):
-        return None
-    inputs = entries[0].inputs
-    for k, e in enumerate(entries):
-        if not isinstance(e, SoftmaxOutput) or e.index != k or e.inputs != inputs:
-            return None
-    return inputs if len(entries) == len(inputs) else None
+    call = vector_call(matrix)
+    return call[1] if call is not None and call[0] == SoftmaxOutput.name else None
 
 
 class SymgradLatexPrinter(PersonOrder, LatexPrinter):
@@ -132,16 +147,17 @@ class SymgradLatexPrinter(PersonOrder, LatexPrinter):
             text = entry.latex_text(expr, args)
             exp = kwargs.get("exp")
             return rf"\left({text}\right)^{{{exp}}}" if exp is not None else text
-        if entry.name == "Heaviside":
-            args = args[:1]  # its value at 0 (sympy's 1/2) is not part of what a person writes
+        args = [args[k] for k in written(expr)[1]]
         power = f"^{{{kwargs['exp']}}}" if kwargs.get("exp") is not None else ""
         return rf"{entry.latex_out}{power}\left({', '.join(args)}\right)"
 
     def _print_ImmutableDenseMatrix(self, expr):
-        inputs = softmax_inputs(expr)
-        if inputs is not None:
+        call = vector_call(expr)
+        if call is not None:
+            name, inputs = call
             args = ", ".join(self._print(x) for x in inputs)
-            return rf"\operatorname{{softmax}}\left({args}\right)"
+            name = name.replace("_", "\\_")
+            return rf"\operatorname{{{name}}}\left({args}\right)"
         rows = [" & ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows)]
         return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
 
@@ -169,9 +185,8 @@ def function_text(entry, node: sp.Expr, args: list[str]) -> str:
     """A function call in plain syntax, from its table entry and its printed arguments."""
     if entry.text is not None:
         return entry.text(node, args)
-    if entry.name == "Heaviside":
-        args = args[:1]  # its value at 0 (sympy's 1/2) is not part of what a person types
-    return f"{entry.name}({', '.join(args)})"
+    name, places = written(node)
+    return f"{name}({', '.join(args[k] for k in places)})"
 
 
 _TEXT = TextPrinter()
@@ -344,6 +359,38 @@ def expr_latex(expr: sp.Expr) -> str:
 
 def var_text(var: sp.Symbol) -> str:
     return var.name
+
+
+# ---------------------------------------------------------------- names of partials
+
+
+def runs(wrt: Sequence[sp.Symbol]) -> list[tuple[sp.Symbol, int]]:
+    """(x, x, y) -> [(x, 2), (y, 1)]: the denominator of d3f/dx2dy."""
+    found: list[tuple[sp.Symbol, int]] = []
+    for v in wrt:
+        if found and found[-1][0] == v:
+            found[-1] = (v, found[-1][1] + 1)
+        else:
+            found.append((v, 1))
+    return found
+
+
+def partial_text(wrt: Sequence[sp.Symbol], f: str = "f") -> str:
+    """ASCII name of a partial: ``df/dw``, ``d2f/dw^2``, ``d2f/dwdb``."""
+    n = len(wrt)
+    top = f"d{n}{f}" if n > 1 else f"d{f}"
+    bottom = "".join(f"d{var_text(v)}" + (f"^{k}" if k > 1 else "") for v, k in runs(wrt))
+    return f"{top}/{bottom}"
+
+
+def partial_latex(wrt: Sequence[sp.Symbol], f: str = "f") -> str:
+    r"""LaTeX of a partial: ``\frac{\partial^{2} f}{\partial w \partial b}``."""
+    n = len(wrt)
+    top = rf"\partial^{{{n}}} {f}" if n > 1 else rf"\partial {f}"
+    bottom = " ".join(
+        rf"\partial {expr_latex(v)}" + (f"^{{{k}}}" if k > 1 else "") for v, k in runs(wrt)
+    )
+    return rf"\frac{{{top}}}{{{bottom}}}"
 
 
 def point_text(point: Mapping) -> str:

@@ -16,6 +16,11 @@ def _evaluate(expr: sp.Expr, point: dict) -> complex | sp.Expr:
     try:
         value = at.evalf(30)
         complex(value)
+        if not value.is_finite and point:
+            # 1 - sigmoid(700) rounded to 0 before the substitution could be undone: evalf
+            # with the point inside raises its precision until the cancellation is resolved
+            value = expr.rewrite(sp.exp).evalf(30, subs=point, maxn=2000)
+            complex(value)
     except (ValueError, TypeError) as err:  # an undefined value (0*zoo inside a function)
         raise AssertionError(f"{expr} has no value at {point}") from err
     return value
@@ -26,6 +31,22 @@ def numeric(expr: sp.Expr, point: dict) -> float:
     value = complex(_evaluate(expr, point))
     assert abs(value.imag) <= 1e-9 * max(1.0, abs(value.real)), (expr, point, value)
     return value.real
+
+
+def adaptive(expr: sp.Expr, point: dict, digits: int = 1000) -> float:
+    """Value of ``expr`` at ``point`` through mpmath with ``digits`` digits throughout:
+    enough to resolve the cancellations of losses at logits up to 1,000 (``1 - sigmoid(700)``
+    is 9.86e-305, not 0)."""
+    import mpmath
+
+    symbols = sorted(point, key=lambda s: s.name)
+    plain = expr.rewrite(sp.exp).rewrite(sp.log).rewrite(sp.Max)  # sigmoid, softplus, relu
+    extra = {"Heaviside": lambda x, at0=0.5: 1 if x > 0 else 0 if x < 0 else at0}
+    f = sp.lambdify(symbols, plain, [extra, "mpmath"])
+    with mpmath.workdps(digits):
+        value = mpmath.mpmathify(f(*(mpmath.mpf(point[s]) for s in symbols)))
+        assert abs(mpmath.im(value)) <= 1e-9 * max(1, abs(mpmath.re(value))), (expr, point)
+        return float(mpmath.re(value))
 
 
 def central_difference(expr: sp.Expr, var: sp.Symbol, point: dict, h: float = 1e-10) -> float:

@@ -285,7 +285,7 @@ def test_diff_text_labels():
         (["diff", "x*y"], 2, "x*y has variables x, y: say which"),
         (["diff", "x*y", "--wrt", "x,y", "--order", "2"], 2, "--wrt x,x,y"),
         (["diff", "x", "--order", "0"], 2, "usage error"),
-        (["diff", "x", "--wrt", "v"], 2, "'v' is not in x"),
+        (["diff", "x", "--wrt", "e"], 2, "'e' is a constant"),
         (["diff", "[x, y]", "--wrt", "x"], 2, "jacobian"),
         (["hessian", "3"], 2, "no variables"),
         (["jacobian", "x[1]"], 2, "brackets"),
@@ -299,7 +299,13 @@ def test_bad_input_is_one_stderr_line(args, code, words):
 
 def test_wrt_errors_are_variable_errors():
     with pytest.raises(VariableError):
-        derivative("x*y", "z")
+        derivative("x*y", "sin")
+
+
+def test_a_wrt_name_that_does_not_appear_has_derivative_0_and_a_note():
+    result = derivative("x*y", "z")
+    assert result.derivative == 0
+    assert result.notes == ("'z' does not appear in x*y: its partial is 0",)
 
 
 def test_stdin_stream_mixes_plain_latex_and_bad_lines():

@@ -69,7 +69,7 @@ def test_latex_output():
     [
         (["grad", "x +* 2"], 2, "parse error at column 4"),
         (["grad", "__import__('os').system('echo hacked')"], 2, "parse error"),
-        (["grad", "x*y", "--wrt", "v"], 2, "'v' is not in x*y; its variables are x, y"),
+        (["grad", "x*y", "--wrt", "pi"], 2, "'pi' is a constant here"),
         (["grad", "10^10^10"], 3, "limit error"),
         (["grad", "x", "--format", "yaml"], 2, "usage error"),
         (["grad"], 2, "usage error: Missing argument 'EXPR'"),

@@ -309,7 +309,8 @@ def test_json_record_matches_the_schema_and_reparses(text):
     for name, definition in record["names"].items():
         assert parse(definition) == dict(result.names)[symbol(name)]
     leaves = {n["id"]: n["grad"] for n in record["graph"]["nodes"] if n["leaf"]}
-    assert [leaves[v] for v in record["wrt"]] == record["gradient_value"]
+    # the backward pass and the compiled gradient agree to rounding (their sums run in other orders)
+    assert [leaves[v] for v in record["wrt"]] == pytest.approx(record["gradient_value"], rel=1e-12)
 
 
 def test_text_numbers_the_steps_and_names_each_rule():

@@ -44,7 +44,7 @@ ACCEPTED = [
     (r"\dfrac{1}{1+e^{-z}}", "1/(1 + exp(-z))"),
     (r"a \cdot b \times c", "a*b*c"),
     (r"\sqrt{x^2+1}", "sqrt(x^2 + 1)"),
-    (r"\sqrt[3]{x}", "x^(1/3)"),
+    (r"\sqrt[3]{x}", "cbrt(x)"),
     (r"\log(x) + \ln x + \exp(y)", "log(x) + log(x) + exp(y)"),
     (r"\log_2 x", "log(x, 2)"),
     (r"\log_{10}(x)", "log(x, 10)"),

@@ -109,7 +109,7 @@ REJECTED = [
     ("1/2x", 4, "ambiguous"),
     ("e^2x", 4, "ambiguous"),
     ("x^2y", 4, "ambiguous"),
-    ("x.real", 2, "attribute access"),
+    ("x.real", 1, "attribute access"),
     ("x[0]", 2, "brackets"),
     ("'x'", 1, "strings"),
     ("x == 1", 3, "equation"),

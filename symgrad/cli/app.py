@@ -849,6 +849,8 @@ def compute_for(command: str, options: dict[str, Any]):
 def main() -> None:
     """Console-script entry point.
 
+    Runs under a watchdog parent process (``symgrad.cli.watchdog``) that ends the program when
+    one expression overruns its time limit inside an operation nothing else can interrupt.
     Ends with ``os._exit``: tearing down an interpreter that has loaded sympy takes longer
     than most symgrad commands (about 40 ms), and a pipeline pays it once per call.
     """
@@ -859,6 +861,9 @@ def main() -> None:
     if sys.stdout is None:  # started with stdout closed (>&-): nothing can be written
         _stderr("symgrad: output error: stdout is closed; nothing can be written")
         os._exit(OutputError.exit_code)
+    from symgrad.cli.watchdog import guard
+
+    guard()  # the time limit's backstop: from here on this is the child, doing the work
     code = app(standalone_mode=False)
     code = code if isinstance(code, int) else 0
     try:

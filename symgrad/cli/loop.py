@@ -167,10 +167,10 @@ def read_file(path: str, limits: Limits) -> str:
     cap = 4 * limits.max_file_chars  # UTF-8 takes at most 4 bytes a character
     try:
         if path == "-":
-            data = stdin_bytes().read(cap + 1)
+            data = _read_capped(stdin_bytes(), cap + 1)
         else:
             with open(path, "rb") as handle:
-                data = handle.read(cap + 1)
+                data = _read_capped(handle, cap + 1)
     except OSError as err:
         raise InputError(f"cannot read --file {path}: {err.strerror or err}") from None
     too_long = LimitError(
@@ -192,6 +192,21 @@ def read_file(path: str, limits: Limits) -> str:
     if len(text) > limits.max_file_chars:
         raise too_long
     return text
+
+
+FILE_CHUNK = 1 << 20
+"""Bytes read from a --file at a time: memory grows with what is there, not with the limit,
+and the deadline can stop the reading between two chunks (/dev/zero never ends)."""
+
+
+def _read_capped(stream: BinaryIO, most: int) -> bytearray:
+    data = bytearray()
+    while len(data) < most:
+        chunk = stream.read(min(FILE_CHUNK, most - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def _file_position(err: SymgradError, text: str, path: str) -> None:

@@ -9,9 +9,11 @@ from symgrad.derive.partial import (
     ExprLike,
     WrtLike,
     as_expr,
+    choose_wrt,
     outputs,
     require_scalar,
     resolve_wrt,
+    typed_variables,
     variables,
 )
 from symgrad.errors import InputError, VariableError
@@ -29,15 +31,15 @@ def hessian(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Hessia
     """
     expr = as_expr(expr)
     require_scalar(expr, "a Hessian")
-    chosen = resolve_wrt(expr, wrt)
+    chosen, notes = choose_wrt(expr, wrt)
     first = [sp.diff(expr, v) for v in chosen]
     n = len(chosen)
     upper = {(i, j): tidy(sp.diff(first[i], chosen[j])) for i in range(n) for j in range(i, n)}
     matrix = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
     if cse:
         definitions, matrix = _shared(expr, matrix)
-        return Hessian(expr, chosen, matrix, cse=definitions)
-    return Hessian(expression=expr, wrt=chosen, matrix=matrix)
+        return Hessian(expr, chosen, matrix, cse=definitions, notes=notes)
+    return Hessian(expression=expr, wrt=chosen, matrix=matrix, notes=notes)
 
 
 def jacobian(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Jacobian:
@@ -51,12 +53,12 @@ def jacobian(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Jacob
     ((1 - softmax(a, b)[0])*softmax(a, b)[0], -softmax(a, b)[0]*softmax(a, b)[1])
     """
     expr = as_expr(expr)
-    chosen = resolve_wrt(expr, wrt)
+    chosen, notes = choose_wrt(expr, wrt)
     matrix = tuple(tuple(tidy(sp.diff(f, v)) for v in chosen) for f in outputs(expr))
     if cse:
         definitions, matrix = _shared(expr, matrix)
-        return Jacobian(expr, chosen, matrix, cse=definitions)
-    return Jacobian(expression=expr, wrt=chosen, matrix=matrix)
+        return Jacobian(expr, chosen, matrix, cse=definitions, notes=notes)
+    return Jacobian(expression=expr, wrt=chosen, matrix=matrix, notes=notes)
 
 
 def _shared(expr, matrix) -> tuple[tuple, tuple]:
@@ -84,7 +86,8 @@ def derivative(expr: ExprLike, wrt: WrtLike = None, order: int = 1) -> Derivativ
     if order < 1:
         raise InputError(f"--order must be 1 or more, got {order}")
     check_order(order)
-    have = variables(expr)
+    have = typed_variables(expr)
+    notes: tuple[str, ...] = ()
     if wrt is None:
         if len(have) != 1:
             resolve_wrt(expr, None)  # no variables at all: its error says so
@@ -95,7 +98,9 @@ def derivative(expr: ExprLike, wrt: WrtLike = None, order: int = 1) -> Derivativ
         chosen = have
     else:
         names = wrt.split(",") if isinstance(wrt, str) else list(wrt)
-        chosen = tuple(resolve_wrt(expr, [name])[0] for name in names)
+        found = [choose_wrt(expr, [name]) for name in names]
+        chosen = tuple(var for (var,), _ in found)
+        notes = tuple(dict.fromkeys(note for _, some in found for note in some))
     if order > 1 and len(chosen) > 1:
         raise VariableError(
             "--order repeats one variable; for a mixed partial list each variable once per "
@@ -106,4 +111,4 @@ def derivative(expr: ExprLike, wrt: WrtLike = None, order: int = 1) -> Derivativ
     result = expr
     for v in chosen:
         result = sp.diff(result, v)
-    return Derivative(expression=expr, wrt=chosen, derivative=tidy(result))
+    return Derivative(expression=expr, wrt=chosen, derivative=tidy(result), notes=notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from typing import Union
@@ -10,8 +11,9 @@ import sympy as sp
 
 from symgrad.derive.forms import tidy
 from symgrad.errors import InputError, ParseError, VariableError
-from symgrad.functions import normalize_name
-from symgrad.parsing import parse
+from symgrad.functions import constants, function_table, normalize_name, symbol
+from symgrad.notation import expr_text
+from symgrad.parsing import parse, typed_names
 from symgrad.results import Gradient
 
 ExprLike = Union[str, sp.Expr]
@@ -48,31 +50,85 @@ def _symbols(expr: sp.Expr) -> set[sp.Symbol]:
     return found
 
 
-def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
-    """The variables to differentiate by: ``wrt`` checked against ``expr``, or all of them."""
-    have = variables(expr)
+def typed_variables(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
+    """The variables of ``expr`` and every other name typed in the text it was parsed from,
+    in natural order: in ``asin(-x) + asin(x)``, which is 0, x is still a variable.
+
+    >>> from symgrad import parse
+    >>> typed_variables(parse("(x^x^x^x)^0 + y"))
+    (x, y)
+    """
+    found = _symbols(expr)
+    found.update(symbol(name) for name in typed_names(expr))
+    return tuple(sorted(found, key=lambda s: natural_key(s.name)))
+
+
+_NAME = re.compile(r"[^\W\d_]\w*\Z")
+
+
+def choose_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[tuple[sp.Symbol, ...], tuple[str, ...]]:
+    """The variables to differentiate by, and notes: ``wrt`` (default: every variable).
+
+    A name that does not appear in ``expr`` is still a variable, whose partial is 0; a note
+    says so, with the closest name that does appear (a typo stays visible).
+
+    >>> choose_wrt(parse("w*x"), "W,x")
+    ((W, x), ("'W' does not appear in w*x: its partial is 0; did you mean 'w'?",))
+    """
+    have = typed_variables(expr)
     if wrt is None:
         if not have:
             raise VariableError(
                 f"the expression is the constant {expr}: it has no variables to differentiate by"
             )
-        return have
+        return have, ()
     names = [n for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
     by_name = {s.name: s for s in have}
     chosen: list[sp.Symbol] = []
-    taken: set[sp.Symbol] = set()
+    notes: list[str] = []
     for item in names:
         name = item.name if isinstance(item, sp.Symbol) else normalize_name(str(item).strip())
         if not name:
             raise VariableError("empty variable name in --wrt: give names such as --wrt w,b")
-        if name not in by_name:
-            listed = ", ".join(s.name for s in have) or "none"
-            raise VariableError(f"'{name}' is not in {expr}; its variables are {listed}")
-        if by_name[name] in taken:
+        var = by_name.get(name)
+        if var is None:
+            var = _absent_variable(name)
+            notes.append(_absent_note(name, expr, have))
+        if var in chosen:
             raise VariableError(f"'{name}' is named twice in --wrt")
-        chosen.append(by_name[name])
-        taken.add(by_name[name])
-    return tuple(chosen)
+        chosen.append(var)
+    return tuple(chosen), tuple(notes)
+
+
+def _absent_variable(name: str) -> sp.Symbol:
+    """The symbol of a --wrt name that is not in the expression, if it can be a variable."""
+    if name in constants():
+        raise VariableError(
+            f"'{name}' is a constant here (e is Euler's number, pi is π), not a variable"
+        )
+    if name in function_table():
+        raise VariableError(f"'{name}' is a function, not a variable")
+    if not _NAME.match(name) or name.startswith("__"):
+        raise VariableError(
+            f"'{name}' is not a variable name: give names such as --wrt w,b (letters, digits, _)"
+        )
+    return symbol(name)
+
+
+def _absent_note(name: str, expr: sp.Expr, have: tuple[sp.Symbol, ...]) -> str:
+    shown = expr_text(expr)
+    shown = shown if len(shown) <= 60 else "the expression"
+    note = f"'{name}' does not appear in {shown}: its partial is 0"
+    names = [s.name for s in have]
+    close = [n for n in names if n.casefold() == name.casefold()]
+    close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"{note}; did you mean '{close[0]}'?" if close else note
+
+
+def resolve_wrt(expr: sp.Expr, wrt: WrtLike) -> tuple[sp.Symbol, ...]:
+    """The variables to differentiate by: ``wrt`` (names that do not appear are variables
+    too, with partial 0), or every variable."""
+    return choose_wrt(expr, wrt)[0]
 
 
 def as_expr(expr: ExprLike) -> sp.Expr:
@@ -100,17 +156,17 @@ def gradient(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Gradi
     """
     expr = as_expr(expr)
     require_scalar(expr, "a gradient")
-    chosen = resolve_wrt(expr, wrt)
+    chosen, notes = choose_wrt(expr, wrt)
     if cse or use_reverse_mode(expr, chosen):
         from symgrad.derive.reverse import expand_names, reverse_gradient
 
         sweep = reverse_gradient(expr, chosen)
         if cse:
-            return Gradient(expr, chosen, sweep.gradient, cse=sweep.definitions)
+            return Gradient(expr, chosen, sweep.gradient, cse=sweep.definitions, notes=notes)
         partials = expand_names(sweep.definitions, sweep.gradient)
-        return Gradient(expr, chosen, tuple(tidy(p) for p in partials))
+        return Gradient(expr, chosen, tuple(tidy(p) for p in partials), notes=notes)
     partials = tuple(tidy(sp.diff(expr, v)) for v in chosen)
-    return Gradient(expression=expr, wrt=chosen, partials=partials)
+    return Gradient(expression=expr, wrt=chosen, partials=partials, notes=notes)
 
 
 def use_reverse_mode(expr: sp.Expr, wrt: tuple[sp.Symbol, ...]) -> bool:

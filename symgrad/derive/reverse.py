@@ -23,7 +23,7 @@ Traversals are loops over a topological order, never recursion per tree level.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -119,18 +119,25 @@ def _references(node: sp.Expr, active: set) -> tuple[bool, list[sp.Expr]]:
 
 
 def reverse_gradient(
-    expr: sp.Expr, wrt: Sequence[sp.Symbol], taken: Iterable[sp.Symbol] = ()
+    expr: sp.Expr,
+    wrt: Sequence[sp.Symbol],
+    taken: Iterable[sp.Symbol] = (),
+    rules: Callable[[sp.Expr], sp.Expr] | None = None,
 ) -> Sweep:
     """The gradient of ``expr`` by ``wrt`` in one reverse sweep, with named intermediates.
 
     ``taken`` lists further names the generated ones must avoid (the expression's own
-    variables are always avoided).
+    variables are always avoided). ``rules``, where given, rewrites each function's local
+    derivative rule before it is used (code generation asks for numerically stable forms:
+    sigmoid' as ``sigmoid(x)*sigmoid(-x)``, not ``s*(1 - s)`` of a named ``s``).
     """
     with no_gc():
-        return _sweep(expr, wrt, taken)
+        return _sweep(expr, wrt, taken, rules)
 
 
-def _sweep(expr: sp.Expr, wrt: Sequence[sp.Symbol], taken: Iterable[sp.Symbol]) -> Sweep:
+def _sweep(
+    expr: sp.Expr, wrt: Sequence[sp.Symbol], taken: Iterable[sp.Symbol], rules=None
+) -> Sweep:
     wrt = tuple(wrt)
     order = topological([expr])
     symbols = {a for node in order for a in node.args if a.is_Symbol}
@@ -182,7 +189,7 @@ def _sweep(expr: sp.Expr, wrt: Sequence[sp.Symbol], taken: Iterable[sp.Symbol]) 
         for k, a in enumerate(node.args):
             if a.is_Number or a not in active:
                 continue
-            local = _local_derivative(node, k, arg_ref, ref.get(node, node))
+            local = _local_derivative(node, k, arg_ref, ref.get(node, node), rules)
             contributions.setdefault(a, []).append(raw_mul([adjoint, local]))
     gradient = tuple(raw_add(contributions.get(v, [sp.S.Zero])) for v in wrt)
     if expr in targets:  # the expression is one of the variables
@@ -235,7 +242,7 @@ def _adjoint(terms: list[sp.Expr], names: _Names, definitions: list) -> sp.Expr:
     return name
 
 
-def _local_derivative(node: sp.Expr, k: int, arg_ref, itself: sp.Expr) -> sp.Expr:
+def _local_derivative(node: sp.Expr, k: int, arg_ref, itself: sp.Expr, rules=None) -> sp.Expr:
     """d node / d node.args[k], written with the names of the node and of its arguments."""
     args = node.args
     if node.is_Add:
@@ -253,8 +260,15 @@ def _local_derivative(node: sp.Expr, k: int, arg_ref, itself: sp.Expr) -> sp.Exp
         return raw_mul([itself, sp.log(base, evaluate=False)])
     # a function: its own rule (fdiff), so sigmoid' stays sigmoid*(1 - sigmoid)
     local, generic, dummies = _rule(node.func, _pattern(args), k)
+    if rules is not None:
+        local = _rewritten(rules, local)
     back = {d: arg_ref(a) for d, a in zip(dummies, args) if not d.is_Number}
     return _substitute(local, {generic: itself, **back})
+
+
+@cache
+def _rewritten(rules: Callable[[sp.Expr], sp.Expr], local: sp.Expr) -> sp.Expr:
+    return rules(local)
 
 
 def _pattern(args: tuple) -> tuple:

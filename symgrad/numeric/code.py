@@ -2,7 +2,10 @@
 
 The function body is one reverse sweep (``symgrad.derive.reverse``): each shared value and
 adjoint is computed once, so value and gradient together cost a small multiple of the value
-alone. Functions are spelled as the table says (``symgrad.numeric.compile``).
+alone. The sweep runs on the numerically stable form of the expression (``log(1 -
+sigmoid(z))`` is ``-softplus(z)``: ``symgrad.numeric.stable``), so the code stays finite where
+floats of the written form overflow. Functions are spelled as the table says
+(``symgrad.numeric.compile``).
 
 >>> code = codegen("y*log(w*x + b)", "w,b", target="python")
 >>> namespace = {}
@@ -36,6 +39,7 @@ from symgrad.numeric.compile import (
     identifiers,
     reserved,
 )
+from symgrad.numeric.stable import stable
 from symgrad.results import Code
 
 DOC_EXPRESSION_CHARS = 300
@@ -62,17 +66,18 @@ def codegen(expr: ExprLike, wrt: WrtLike = None, target: str = "numpy", name: st
     _require_doubles(expr)
     chosen = resolve_wrt(expr, wrt)
     arguments = variables(expr)
-    sweep = reverse_gradient(expr, chosen, taken=[sp.Symbol(name)])
+    sweep = reverse_gradient(stable(expr), chosen, taken=[sp.Symbol(name)], rules=stable)
     names = identifiers(arguments, target)
     if name in names.values():
         raise InputError(f"{name!r} is also a variable: give the function another --name")
     names.update({n.name: n.name for n, _ in sweep.definitions})
     used: set[str] = set()
-    body = body_lines(sweep.definitions, names, used, target)
-    body.append(f"    value = {code_text(sweep.value, names, used, target)}")
+    definitions = [(n, stable(d)) for n, d in sweep.definitions]
+    body = body_lines(definitions, names, used, target)
+    body.append(f"    value = {code_text(stable(sweep.value), names, used, target)}")
     entries = []
     for g in sweep.gradient:
-        entry = code_text(g, names, used, target)
+        entry = code_text(stable(g), names, used, target)
         if not g.free_symbols and target == "numpy":
             entry = f"numpy.full(numpy.shape(value), {entry})"  # a constant, broadcast
         entries.append(entry)

@@ -1,10 +1,13 @@
 """Python source from sympy trees, and numpy functions compiled from it.
 
 One printer serves every number symgrad makes: ``--at`` values, the checker's points and
-``symgrad codegen``. Each function prints as its table entry says (``numpy`` or ``python``
-code; a helper ``def`` where the module has no function of its own); shared subexpressions are
-computed once; names are valid, distinct Python identifiers that never shadow a module, a
-builtin or a helper. The source is built from the tree, never from the user's text.
+``symgrad codegen``. Every expression is first rewritten to its numerically stable form
+(``symgrad.numeric.stable``: softplus, log-sigmoid, shifted log-sum-exp). Each function prints
+as its table entry says (``numpy`` or ``python`` code; a helper ``def`` where the module has
+no function of its own); shared subexpressions are computed once; names are valid, distinct
+Python identifiers that never shadow a module, a builtin or a helper, and constants print as
+``numpy.e``/``math.pi``, so no variable can stand for them. The source is built from the tree,
+never from the user's text.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sympy as sp
 from symgrad.errors import UnverifiableError
 from symgrad.functions import FUNCTIONS
 from symgrad.notation import linear_text
+from symgrad.numeric.stable import HELPERS, stable
 
 TARGETS = ("numpy", "python")
 H0 = sp.Symbol("_h0", real=True)
@@ -61,6 +65,11 @@ def spellings(target: str) -> Spellings:
             code = helper
         for cls in entry.classes:
             names[cls.__name__] = code
+    for cls, sources in HELPERS.items():  # the internal functions of the stable forms
+        code = sources[TARGETS.index(target)]
+        helper = _DEF.match(code).group(1)
+        helpers[helper] = code
+        names[cls.__name__] = helper
     return Spellings(names, helpers)
 
 
@@ -228,6 +237,7 @@ def compile_exprs(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> Callab
 def _compile(exprs: tuple, args: tuple) -> Callable:
     from symgrad.derive.reverse import share
 
+    exprs = tuple(stable(e) for e in exprs)
     steps = {sp.Heaviside(a, sp.S.Half): sp.Heaviside(a, H0) for a in _step_arguments(exprs)}
     if steps:
         exprs = tuple(e.xreplace(steps) for e in exprs)

@@ -17,6 +17,8 @@ from symgrad.functions import entry_of
 from symgrad.notation import expr_text, fmt_number
 from symgrad.numeric.compile import compile_exprs
 from symgrad.numeric.points import finite_or_none
+from symgrad.numeric.precise import sign_at
+from symgrad.numeric.stable import stable
 from symgrad.results import Gradient
 
 
@@ -53,17 +55,29 @@ class Condition:
         raise ValueError(self.relation)
 
     def always(self) -> bool:
-        """True where sympy's assumptions show the condition holds for every real input."""
+        """True where sympy's assumptions show the condition holds for every real input
+        (of the subject or of its stable form: ``1 - sigmoid(u)`` is ``sigmoid(-u)``)."""
         s = self.subject
         if sp.count_ops(s) > 30:
             return False
-        if self.relation == "> 0":
-            return bool(s.is_positive)
-        if self.relation == ">= 0":
-            return bool(s.is_nonnegative)
-        if self.relation == "!= 0":
-            return bool(s.is_nonzero)
+        for form in (s, stable(s)):
+            if self.relation == "> 0" and form.is_positive:
+                return True
+            if self.relation == ">= 0" and form.is_nonnegative:
+                return True
+            if self.relation == "!= 0" and form.is_nonzero:
+                return True
         return False
+
+    def edges(self) -> tuple[sp.Expr, ...]:
+        """Expressions that are 0 on the edge of the condition (``u - 1`` and ``u + 1`` for
+        ``-1 <= u <= 1``)."""
+        s = self.subject
+        if self.relation == ">= 1":
+            return (s - 1,)
+        if self.relation in ("in [-1, 1]", "in (-1, 1)"):
+            return (s - 1, s + 1)
+        return (s,)
 
 
 def _conditions_of(node: sp.Expr) -> list[Condition]:
@@ -128,20 +142,73 @@ def domain_conditions(*exprs: sp.Expr) -> tuple[Condition, ...]:
     return _pruned(found)
 
 
-def violated(conditions: Sequence[Condition], symbols: Sequence[sp.Symbol], point) -> list[str]:
-    """A sentence for each condition that fails at ``point`` (values aligned with ``symbols``)."""
+def violated(
+    conditions: Sequence[Condition],
+    symbols: Sequence[sp.Symbol],
+    point,
+    exact: Mapping[sp.Symbol, sp.Expr] | None = None,
+) -> list[str]:
+    """A sentence for each condition that fails at ``point`` (values aligned with ``symbols``).
+
+    A float close to the edge, or not finite, does not decide: ``1 - sigmoid(40)`` rounds to
+    0 but is positive. Such a condition is decided at the point given exactly (``exact``,
+    symbol -> the value as typed), or at the float point with high precision.
+    """
     if not conditions:
         return []
     subjects = compile_exprs([c.subject for c in conditions], list(symbols))(*point)
+    scale = max([1.0, *(abs(float(v)) for v in point)])
+    if exact is None:
+        exact = {s: sp.Float(float(v)) for s, v in zip(symbols, point)}
     notes = []
     for cond, value in zip(conditions, subjects):
         value = float(value)
-        if not (math.isfinite(value) and bool(cond.holds(np.asarray(value)))):
+        holds = math.isfinite(value) and bool(cond.holds(np.asarray(value)))
+        if not math.isfinite(value) or any(
+            abs(value - edge) <= 1e-6 * scale for edge in _EDGE_VALUES[cond.relation]
+        ):
+            holds, value = _decided(cond, exact, value)
+        if not holds:
+            shown = "undefined" if value is None else fmt_number(value)
+            where = "a pole" if cond.relation == "!= 0" else "outside the domain"
             notes.append(
-                f"outside the domain: {expr_text(cond.origin)} needs {cond.text()}, "
-                f"but {expr_text(cond.subject)} = {fmt_number(value)} here"
+                f"{where}: {expr_text(cond.origin)} needs {cond.text()}, "
+                f"but {expr_text(cond.subject)} = {shown} here"
             )
     return notes
+
+
+_EDGE_VALUES = {
+    "> 0": (0.0,),
+    ">= 0": (0.0,),
+    "!= 0": (0.0,),
+    ">= 1": (1.0,),
+    "in [-1, 1]": (-1.0, 1.0),
+    "in (-1, 1)": (-1.0, 1.0),
+}
+
+
+def _decided(cond: Condition, exact: Mapping[sp.Symbol, sp.Expr], value: float):
+    """Whether ``cond`` holds at the exact point, and the subject's value (None: undefined)."""
+    signs = [sign_at(edge, exact) for edge in cond.edges()]
+    if any(s is None for s in signs):
+        return False, None
+    r = cond.relation
+    if r == "> 0":
+        holds = signs[0] > 0
+    elif r == ">= 0":
+        holds = signs[0] >= 0
+    elif r == "!= 0":
+        holds = signs[0] != 0
+    elif r == ">= 1":
+        holds = signs[0] >= 0
+    elif r == "in [-1, 1]":
+        holds = signs[0] <= 0 <= signs[1]
+    else:
+        holds = signs[0] < 0 < signs[1]
+    if not holds and signs[0] == 0 and r in ("> 0", "!= 0"):
+        value = 0.0  # exactly on the edge, whatever the float said
+    return holds, value if math.isfinite(value) else None
 
 
 def domain_notes(grad: Gradient) -> tuple[str, ...]:
@@ -194,9 +261,15 @@ def kinks(expr: sp.Expr, partials: Sequence[sp.Expr] = ()) -> tuple[Kink, ...]:
     return tuple(found.values())
 
 
-def kink_report(grad: Gradient, values: Mapping[sp.Symbol, float]) -> tuple[list[str], list[int]]:
+def kink_report(
+    grad: Gradient,
+    values: Mapping[sp.Symbol, float],
+    exact: Mapping[sp.Symbol, sp.Expr] | None = None,
+) -> tuple[list[str], list[int]]:
     """Notes about the kinks the point sits on, and the partials that are not defined there.
 
+    A point is on a kink where the kink's subject is exactly 0: at the point as typed
+    (``exact``: ``x=pi/4`` for ``abs(4*x - pi)``), else at the float point; 1e-300 is not 0.
     A partial is undefined where its left and right derivatives differ; those are computed as
     the derivative just beside the point, where it is smooth.
     """
@@ -207,7 +280,13 @@ def kink_report(grad: Gradient, values: Mapping[sp.Symbol, float]) -> tuple[list
     point = np.array([values[s] for s in symbols])
     subjects = compile_exprs([k.subject for k in found], symbols)(*point)
     scale = max(1.0, float(np.max(np.abs(point)))) if len(point) else 1.0
-    on = [k for k, u in zip(found, subjects) if abs(float(u)) <= 1e-12 * scale]
+    if exact is None:
+        exact = {s: sp.Float(float(values[s])) for s in symbols}
+    on = [
+        k
+        for k, u in zip(found, subjects)
+        if abs(float(u)) <= 1e-9 * scale and sign_at(k.subject, exact) == 0
+    ]
     if not on:
         return [], []
     notes, undefined = [], []
@@ -226,7 +305,7 @@ def kink_report(grad: Gradient, values: Mapping[sp.Symbol, float]) -> tuple[list
             undefined.append(i)  # f itself jumps along this variable
             continue
         j = symbols.index(var)
-        delta = 1e-7 * max(1.0, abs(point[j]))
+        delta = 1e-7 * max(1.0, abs(point[j]))  # beside the kink, not on it
         sides = []
         for sign in (-1, 1):
             moved = point.copy()

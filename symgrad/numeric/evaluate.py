@@ -1,8 +1,10 @@
 """Results at a point: the value and the gradient (``grad --at``), and the entries of a Hessian,
 a Jacobian or a higher derivative (``--at`` on those commands).
 
-Evaluation goes through generated numpy code (``symgrad.numeric.compile``), never through
-``evalf`` on user input.
+Evaluation goes through generated numpy code (``symgrad.numeric.compile``: stable forms of
+log-sigmoid, softplus, log-sum-exp), never through ``evalf`` on user input; a value that is
+not a finite float there is computed again with 50 digits (``symgrad.numeric.precise``), so a
+float that rounded to 0 or overflowed never makes a point "outside the domain".
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Union
 import sympy as sp
 
 from symgrad.derive.partial import ExprLike, WrtLike, as_expr, gradient
+from symgrad.numeric import precise
 from symgrad.numeric.compile import beyond_doubles, compile_exprs, number_name
 from symgrad.numeric.domain import domain_conditions, domain_notes, kink_report, violated
-from symgrad.numeric.points import finite_or_none, point_values
+from symgrad.numeric.points import exact_point, finite_or_none
 from symgrad.results import Derivative, Gradient, GradientAt, Hessian, Jacobian, ValuesAt
 
 Point = Union[Mapping[str, float], str]
@@ -38,18 +41,21 @@ def evaluate_gradient(expr: ExprLike | Gradient, at: Point, wrt: WrtLike = None)
 
 def gradient_at(grad: Gradient, at: Point) -> GradientAt:
     """``evaluate_gradient`` for a gradient already computed."""
-    values = point_values(grad.expression, at)
+    values, exact = exact_point(grad.expression, at, grad.wrt)
     symbols = list(values)
     point = [values[s] for s in symbols]
-    raw = compile_exprs([grad.expression, *grad.partials], symbols)(*point)
-    value = finite_or_none(raw[0])
-    partial_values = [finite_or_none(v) for v in raw[1:]]
+    exprs = [grad.expression, *grad.partials]
+    found = _values(exprs, symbols, point)
+    reasons = _on_edges(grad.expression, grad.partials, symbols, point, exact, found)
+    value, partial_values = found[0], found[1:]
     notes: list[str] = []
-    kink_notes, undefined = kink_report(grad, values)
+    kink_notes, undefined = kink_report(grad, values, exact)
     for i in undefined:
         partial_values[i] = None
-    if value is None or any(v is None for v in partial_values) and not kink_notes:
-        notes += _why_undefined(grad.expression, grad.partials, symbols, point)
+    if reasons:
+        notes += reasons
+    elif value is None or any(v is None for v in partial_values) and not kink_notes:
+        notes += _why_undefined(grad.expression, grad.partials, symbols, point, exact, found)
     notes += kink_notes
     notes += domain_notes(grad)
     bad = value is None or any(v is None for v in partial_values) or bool(kink_notes)
@@ -63,6 +69,20 @@ def gradient_at(grad: Gradient, at: Point) -> GradientAt:
     )
 
 
+def _values(exprs, symbols, point) -> list[float | None]:
+    """Each expression at the point: compiled floats, and where a float is not finite, the
+    value with 50 digits (``1 - sigmoid(40)`` is not 0; ``log`` of a negative is undefined).
+    A real value too large for a float is None too (its note says so)."""
+    raw = compile_exprs(list(exprs), symbols)(*point)
+    found = [finite_or_none(v) for v in raw]
+    missing = [i for i, v in enumerate(found) if v is None]
+    if missing:
+        exact = precise.values([exprs[i] for i in missing], dict(zip(symbols, point)))
+        for i, v in zip(missing, exact):
+            found[i] = None if v is None else finite_or_none(v)
+    return found
+
+
 def values_at(result: Hessian | Jacobian | Derivative, at: Point) -> ValuesAt:
     """A Hessian, a Jacobian or a higher derivative evaluated at the point ``at``.
 
@@ -73,7 +93,7 @@ def values_at(result: Hessian | Jacobian | Derivative, at: Point) -> ValuesAt:
     expression = result.expression
     outputs = tuple(expression) if isinstance(expression, sp.MatrixBase) else (expression,)
     scope = sp.ImmutableMatrix(outputs) if len(outputs) > 1 else outputs[0]
-    values = point_values(scope, at)
+    values, exact = exact_point(scope, at, result.wrt)
     symbols = list(values)
     point = [values[s] for s in symbols]
     if isinstance(result, Derivative):
@@ -84,12 +104,11 @@ def values_at(result: Hessian | Jacobian | Derivative, at: Point) -> ValuesAt:
         from symgrad.derive.reverse import expand_names
 
         entries = list(expand_names(result_cse, entries))
-    raw = compile_exprs([*outputs, *entries], symbols)(*point)
-    found = [finite_or_none(v) for v in raw]
+    found = _values([*outputs, *entries], symbols, point)
+    notes: list[str] = _on_edges(scope, entries, symbols, point, exact, found, len(outputs))
     f_values, entry_values = found[: len(outputs)], found[len(outputs) :]
-    notes: list[str] = []
-    if any(v is None for v in found):
-        notes += _why_undefined(scope, entries, symbols, point)
+    if any(v is None for v in found) and not notes:
+        notes += _why_undefined(scope, entries, symbols, point, exact, found)
     if isinstance(result, Derivative):
         shaped = entry_values[0]
     else:
@@ -107,14 +126,40 @@ def values_at(result: Hessian | Jacobian | Derivative, at: Point) -> ValuesAt:
     )
 
 
-def _why_undefined(expression, entries, symbols, point) -> list[str]:
+def _on_edges(expression, entries, symbols, point, exact, found, outputs=1) -> list[str]:
+    """Where the point as typed is exactly on a pole or an edge of a domain (``tan`` at
+    ``x=pi/2``, whose float is finite), the reasons, and each value that is undefined there
+    set to None in ``found`` (the outputs first, then ``entries``)."""
+    reasons = violated(domain_conditions(expression), symbols, point, exact)
+    if reasons:
+        found[:outputs] = [None] * outputs
+    if not violated(domain_conditions(expression, *entries), symbols, point, exact):
+        return reasons
+    for k, entry in enumerate(entries):
+        own = violated(domain_conditions(entry), symbols, point, exact)
+        if own:
+            found[outputs + k] = None
+            reasons = reasons or own
+    return reasons
+
+
+def _why_undefined(expression, entries, symbols, point, exact, found) -> list[str]:
     # name the expression's own condition before an entry's stronger one
-    return (
-        huge_numbers([expression, *entries])
-        or violated(domain_conditions(expression), symbols, point)
-        or violated(domain_conditions(expression, *entries), symbols, point)
-        or ["the value is not a finite real number here (a kink, a pole or a jump)"]
+    huge = huge_numbers([expression, *entries])
+    if huge:
+        return huge
+    reasons = violated(domain_conditions(expression), symbols, point, exact) or violated(
+        domain_conditions(expression, *entries), symbols, point, exact
     )
+    if reasons:
+        return reasons
+    too_large = precise.values(
+        [e for e, v in zip([expression, *entries], found) if v is None],
+        dict(zip(symbols, point)),
+    )
+    if too_large and all(v is not None for v in too_large):
+        return ["a value is a real number too large for a floating-point number here"]
+    return ["the value is not a finite real number here (a kink, a pole or a jump)"]
 
 
 def huge_numbers(exprs) -> list[str]:

@@ -1,15 +1,19 @@
-"""Points typed by a user (``--at w=1,x=2``) and the values they give each variable."""
+"""Points typed by a user (``--at w=1,x=2``) and the values they give each variable.
+
+A value is kept exactly as well as as a float: ``x=pi/2`` is a pole of ``tan(x)`` exactly,
+though its float is not.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
 from symgrad.derive.partial import variables
 from symgrad.errors import InputError, ParseError, VariableError
-from symgrad.functions import normalize_name
+from symgrad.functions import constants, normalize_name
 from symgrad.numeric.compile import compile_exprs
 from symgrad.parsing import parse
 
@@ -33,6 +37,11 @@ def split_top_level(text: str) -> list[str]:
 
 def constant_value(text: str) -> float:
     """The value of a constant typed by a user (``0.5``, ``-pi/2``, ``e^2``)."""
+    return constant(text)[1]
+
+
+def constant(text: str) -> tuple[sp.Expr, float]:
+    """A constant typed by a user, exactly (``pi/2``) and as a float."""
     expr = parse(text)
     if expr.free_symbols:
         names = ", ".join(sorted(s.name for s in expr.free_symbols))
@@ -42,7 +51,7 @@ def constant_value(text: str) -> float:
         raise InputError(f"{text.strip()!r} is beyond the range of a double (about ±1.8e308)")
     if not math.isfinite(value):
         raise InputError(f"{text.strip()!r} is not a finite real number")
-    return value
+    return expr, value
 
 
 def parse_point(text: str) -> Point:
@@ -51,7 +60,11 @@ def parse_point(text: str) -> Point:
     >>> parse_point("w=1, x=-0.5, θ=pi")
     {'w': 1.0, 'x': -0.5, 'theta': 3.141592653589793}
     """
-    point: Point = {}
+    return {name: value for name, (_, value) in _parse_exact(text).items()}
+
+
+def _parse_exact(text: str) -> dict[str, tuple[sp.Expr, float]]:
+    point: dict[str, tuple[sp.Expr, float]] = {}
     for item in split_top_level(text):
         if not item.strip():
             continue
@@ -61,10 +74,11 @@ def parse_point(text: str) -> Point:
             raise InputError(
                 f"expected name=value in --at, got {item.strip()!r} (e.g. --at w=1,x=2)"
             )
+        _not_a_constant(name)
         if name in point:
             raise InputError(f"'{name}' is given twice in --at")
         try:
-            point[name] = constant_value(value)
+            point[name] = constant(value)
         except ParseError as err:
             raise InputError(
                 f"the value of {name} in --at is not a number: {err.message}"
@@ -74,28 +88,52 @@ def parse_point(text: str) -> Point:
     return point
 
 
-def point_values(expr: sp.Expr, at: Mapping[str, float] | str) -> dict[sp.Symbol, float]:
+def _not_a_constant(name: str) -> None:
+    if name in constants():
+        what = "the number 3.14159..." if name == "pi" else "Euler's number 2.71828..."
+        raise InputError(
+            f"{name} is {what}, not a variable: it takes no value in --at; give values to "
+            "the variables only"
+        )
+
+
+def point_values(
+    expr: sp.Expr, at: Mapping[str, float] | str, optional: Sequence[sp.Symbol] = ()
+) -> dict[sp.Symbol, float]:
     """Bind each variable of ``expr`` to its value in ``at``; a missing or unknown name is an
-    error naming it."""
-    point = (
-        parse_point(at)
-        if isinstance(at, str)
-        else {normalize_name(k): float(v) for k, v in at.items()}
-    )
+    error naming it. ``optional`` variables (a --wrt name that does not appear in ``expr``)
+    may be given too: ``expr`` does not depend on them."""
+    return exact_point(expr, at, optional)[0]
+
+
+def exact_point(
+    expr: sp.Expr, at: Mapping[str, float] | str, optional: Sequence[sp.Symbol] = ()
+) -> tuple[dict[sp.Symbol, float], dict[sp.Symbol, sp.Expr]]:
+    """``point_values``, and the same values exactly as typed (``pi/2``, not 1.5707963...)."""
+    if isinstance(at, str):
+        typed = _parse_exact(at)
+    else:
+        typed = {}
+        for k, v in at.items():
+            name = normalize_name(k)
+            _not_a_constant(name)
+            typed[name] = (v if isinstance(v, sp.Expr) else sp.Float(float(v)), float(v))
     have = variables(expr)
-    names = {s.name for s in have}
-    unknown = [n for n in point if n not in names]
+    extra = [s for s in dict.fromkeys(optional) if s not in have]
+    names = {s.name for s in have} | {s.name for s in extra}
+    unknown = [n for n in typed if n not in names]
     if unknown:
         listed = ", ".join(s.name for s in have) or "none"
         raise VariableError(f"'{unknown[0]}' is not in {expr}; its variables are {listed}")
-    missing = [s.name for s in have if s.name not in point]
+    missing = [s.name for s in have if s.name not in typed]
     if missing:
         which = ", ".join(missing)
         raise VariableError(
             f"no value for {which} in --at: give every variable of {expr} a value "
             f"(e.g. --at {','.join(f'{s.name}=1' for s in have)})"
         )
-    return {s: point[s.name] for s in have}
+    given = [*have, *(s for s in extra if s.name in typed)]
+    return {s: typed[s.name][1] for s in given}, {s: typed[s.name][0] for s in given}
 
 
 def finite_or_none(value) -> float | None:

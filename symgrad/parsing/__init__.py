@@ -5,9 +5,9 @@ from __future__ import annotations
 import sympy as sp
 
 from symgrad.limits import Limits, current_limits
-from symgrad.parsing.plain import parse
+from symgrad.parsing.plain import parse, remember_names, typed_names
 
-__all__ = ["parse", "parse_input", "looks_like_latex"]
+__all__ = ["parse", "parse_input", "looks_like_latex", "remember_names", "typed_names"]
 
 
 def looks_like_latex(text: str) -> bool:

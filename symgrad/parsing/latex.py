@@ -20,13 +20,21 @@ What a LaTeX reader is expected to do, and this one does::
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy as sp
 
 from symgrad.errors import LimitError, ParseError
-from symgrad.functions import GREEK, Abs, normalize_name, symbol
+from symgrad.functions import (
+    GREEK,
+    Abs,
+    function_table,
+    latex_commands,
+    lookup,
+    normalize_name,
+)
 from symgrad.limits import DEFAULT_LIMITS, Limits, current_limits
-from symgrad.parsing.plain import Token, _check_result, _Parser, name_trap
+from symgrad.parsing.plain import Token, _check_result, _Parser, name_trap, remember_names
 
 _TOKEN = re.compile(
     r"""
@@ -45,12 +53,23 @@ _IGNORED = frozenset(
     "Bigl Bigr".split()
 ) | {" "}
 _BINARY = {"cdot": "*", "times": "*", "ast": "*", "div": "/"}
-# \command -> symgrad function; \sigma is one too, but only when applied to something
-_FUNCTIONS = {
-    **{name: name for name in "log exp sin cos tan cot sec csc sinh cosh tanh max min".split()},
-    **{"ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan"},
-    **{"sigma": "sigmoid", "sgn": "sign", "lg": "log10"},
-}
+
+
+@lru_cache(maxsize=1)
+def _commands() -> dict[str, str]:
+    """\\command -> the symgrad function it calls, from the table; \\sigma is the sigmoid too,
+    but only when applied to something."""
+    return {**{c: entry.name for c, entry in latex_commands().items()}, "sigma": "sigmoid"}
+
+
+@lru_cache(maxsize=1)
+def _bare_functions() -> list[str]:
+    """Names that are functions when typed without a backslash right before '(' (``ylog(wx+b)``):
+    every name of the table written with letters only, longest first (sinh before sin)."""
+    names = [n for n in function_table() if n.isascii() and n.isalpha() and len(n) > 1]
+    return sorted(names, key=len, reverse=True)
+
+
 _INVERSES = {"sin": "asin", "cos": "acos", "tan": "atan"}
 _INVERSES.update({f"{k}h": f"{v}h" for k, v in _INVERSES.items()})
 _GREEK = frozenset(GREEK.values()) | {"Upsilon"}
@@ -58,10 +77,24 @@ _GREEK_VARIANTS = {
     **{"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi"},
     **{"varrho": "rho", "varsigma": "sigma", "varpi": "pi"},
 }
-# \mathit{lr} is the variable lr; \operatorname{relu} the function relu
+# \mathit{lr} is the variable lr; \operatorname{relu} (or ReLU) the function relu
 _NAME_STYLES = frozenset(
     "mathit mathrm text textit textrm mathbf boldsymbol bm mathsf operatorname mathcal".split()
 )
+# the upright styles a paper sets a function's name in: applied to something, it is a function
+_FUNCTION_STYLES = frozenset("operatorname mathrm text textrm mathsf".split())
+# letters that name a function when applied to something: f(\theta_t) is never f*theta_t
+_FUNCTION_LETTERS = frozenset("fgh")
+_DERIVATIVE = re.compile(
+    r"\\[dt]?frac\s*\{\s*(?:\\mathrm\{d\}|d)(?:\^\{?\d+\}?)?\s*([^{}]*)\}"
+    r"\s*\{\s*(?:\\mathrm\{d\}|d)\s*([A-Za-z]|\\[A-Za-z]+)"
+)
+_TRANSPOSE = (
+    "a transpose, for vectors and matrices, which are not read in a scalar expression; write "
+    "the sum out (w_1 x_1 + w_2 x_2)"
+)
+# \mathrm{e} and \mathrm{\pi} are the constants, as a bare e is
+_UPRIGHT_CONSTANTS = {"e": sp.E, "pi": sp.pi}
 _UNSUPPORTED = {
     "sum": "sums over an index are not supported; write the terms out",
     "prod": "products over an index are not supported; write the factors out",
@@ -71,13 +104,6 @@ _UNSUPPORTED = {
     "infty": "infinity is not a number symgrad differentiates at",
     "lim": "limits are not supported",
 }
-# names that are functions when typed without a backslash right before '(' (ylog(wx+b))
-_BARE_FUNCTIONS = sorted(
-    "exp log ln sqrt sin cos tan sinh cosh tanh arcsin arccos arctan sigmoid relu softplus "
-    "softmax max min abs erf".split(),
-    key=len,
-    reverse=True,  # longest first: sinh before sin
-)
 
 
 def tokenize_latex(text: str, limits: Limits = DEFAULT_LIMITS, offset: int = 0) -> list[Token]:
@@ -148,9 +174,19 @@ def parse_latex(text: str, limits: Limits | None = None, *, max_chars: int | Non
         )
     if not inner.strip():
         raise ParseError("empty formula: type something such as x^2 + y", column=1, source=text)
+    derivative = _DERIVATIVE.search(inner)
+    if derivative is not None:  # \frac{d}{dx} would read as d/(d*x) times what follows
+        var = derivative.group(2).lstrip("\\")
+        raise ParseError(
+            f"\\frac{{d}}{{d{var}}} asks for a derivative: give symgrad the function, and the "
+            f"variable with --wrt {var} (symgrad grad EXPR --wrt {var})",
+            column=offset + derivative.start() + 1,
+            source=text,
+        )
     parser = _LatexParser(text, inner, offset, limits)
     expr = parser.parse()
     _check_result(expr, text, limits)
+    remember_names(expr, parser.names)
     return expr
 
 
@@ -215,6 +251,10 @@ class _LatexParser(_Parser):
                 raise self.error("give one formula: only a leading 'y =' may be dropped", tok)
             if self.is_op(tok, ")", "]", "}") or self.is_cmd(tok, "right"):
                 raise self.error(f"unbalanced {tok.text!r}: nothing opened it", tok)
+            if self.is_op(tok, "'"):
+                if self.is_op(self.tokens[self.i + 1], "("):
+                    raise self.error("f'(x) is a derivative: give symgrad the function itself", tok)
+                raise self.error(f"w' is {_TRANSPOSE}", tok)
             raise self.error(f"unexpected {tok.text!r}", tok)
         return expr
 
@@ -362,10 +402,32 @@ class _LatexParser(_Parser):
         if not self.is_op(tok, "^"):
             return base
         self.advance()
+        if self.transposed():
+            raise self.error(f"^T is {_TRANSPOSE}", tok)
         exponent = self.exponent(tok)
         if self.is_op(self.peek(), "^"):
             raise self.error("double superscript: write x^{y^{z}} or (x^{y})^{z}", self.peek())
         return self.pow(base, exponent, tok)
+
+    def transposed(self) -> bool:
+        """Whether the exponent after '^' is a transpose: ``^T``, ``^{T}``, ``^\\top``,
+        ``^\\intercal``, ``^{\\mathsf{T}}``."""
+        k = self.i
+        braced = self.is_op(self.tokens[k], "{")
+        k += braced
+        tok = self.tokens[k]
+        if self.is_cmd(tok, "top", "intercal", "mathsf", "mathrm", "text", "textsf"):
+            if tok.text[1:] in ("top", "intercal"):
+                end = k + 1
+            elif self.is_op(self.tokens[k + 1], "{") and self.tokens[k + 2].text == "T":
+                end = k + 3 + self.is_op(self.tokens[k + 3], "}")
+            else:
+                return False
+        elif tok.kind == "letter" and tok.text == "T":
+            end = k + 1
+        else:
+            return False
+        return not braced or self.is_op(self.tokens[end], "}")
 
     def exponent(self, caret: Token):
         """``^{...}``, or one token: ``w^2x`` is w^{2} x, ``e^-x`` is e^{-x}."""
@@ -475,6 +537,12 @@ class _LatexParser(_Parser):
             name = self.bare_function()
             if name is not None:
                 return self.apply(name, tok)
+            if tok.text in _FUNCTION_LETTERS and self.applied(self.i + 1, power=False):
+                raise self.error(
+                    f"{tok.text}(...) applies a function symgrad does not know: write its "
+                    f"formula instead, or {tok.text} \\cdot (...) for a product",
+                    tok,
+                )
             self.advance()
             return self.letter(tok)
         if tok.kind == "op":
@@ -522,15 +590,28 @@ class _LatexParser(_Parser):
                 return sp.sqrt(radicand)
             if root.is_zero:
                 raise self.error("a 0th root is not defined", tok)
+            if root.is_Integer:  # \sqrt[3]{-8} is -2: the real root
+                return self.functions["root"].build(radicand, root)
             return self.pow(radicand, 1 / root, tok)
-        if name in _FUNCTIONS and (name != "sigma" or self.applied(self.i + 1)):
+        commands = _commands()
+        if name in commands and (name != "sigma" or self.applied(self.i + 1)):
             self.advance()
-            return self.function(_FUNCTIONS[name], tok)
+            return self.function(commands[name], tok)
         if name in _NAME_STYLES:
             self.advance()
             word = normalize_name(self.braced_word(tok))
-            if word in self.functions and self.applied(self.i):
-                return self.function(word, tok)
+            if self.applied(self.i):
+                entry = lookup(word, loose=True)  # \operatorname{ReLU}, \mathrm{Softplus}
+                if entry is not None:
+                    return self.function(entry.name, tok)
+                if name in _FUNCTION_STYLES and len(word) > 1:
+                    raise self.error(
+                        f"unknown function {word}: symgrad does not know it; write its formula "
+                        "(symgrad functions lists the ones it knows)",
+                        tok,
+                    )
+            if word in _UPRIGHT_CONSTANTS and not self.is_op(self.peek(), "_"):
+                return _UPRIGHT_CONSTANTS[word]  # \mathrm{e}: how Euler's number is typeset
             return self.subscripted(word)
         value = self.symbol_command(tok)
         if value is not None:
@@ -553,7 +634,7 @@ class _LatexParser(_Parser):
         if name == "pi":
             return sp.pi
         if name in _GREEK:
-            return symbol(name)
+            return self.var(name)
         return None
 
     def letter(self, tok: Token, *, subscripts: bool = True):
@@ -562,12 +643,12 @@ class _LatexParser(_Parser):
             return self.subscripted(name)
         if name == "e":
             return sp.E
-        return symbol(name)
+        return self.var(name)
 
     def subscripted(self, name: str):
         """``x_1``, ``x_{10}``, ``\\theta_t``: the subscript is part of the name."""
         if not self.is_op(self.peek(), "_"):
-            return symbol(name)
+            return self.var(name)
         under = self.advance()
         tok = self.peek()
         if self.is_op(tok, "{"):
@@ -588,24 +669,26 @@ class _LatexParser(_Parser):
             raise self.error("a subscript is a letter, a digit or a group: write x_{...}", tok)
         if self.is_op(self.peek(), "_"):
             raise self.error("double subscript: write x_{ij}", self.peek())
-        return symbol(f"{name}_{normalize_name(word)}")
+        return self.var(f"{name}_{normalize_name(word)}")
 
     # ------------------------------------------------------------ functions
 
-    def applied(self, k: int) -> bool:
+    def applied(self, k: int, power: bool = True) -> bool:
         """True when the token at ``k`` opens an argument list ('(', '[', '{', \\left),
         maybe after a power: \\sigma(z) and \\sigma^2(z) are sigmoids, \\sigma^2 a variance."""
-        if self.is_op(self.tokens[k], "^"):
+        if power and self.is_op(self.tokens[k], "^"):
             k = self.matching(k + 1) + 1 if self.is_op(self.tokens[k + 1], "{") else k + 2
             if not 0 < k < len(self.tokens):
                 return False
         tok = self.tokens[k]
+        if not power:  # a letter: f(x) and f\left(x\right) only; f[y - x] stays a product
+            return self.is_op(tok, "(") or self.is_cmd(tok, "left")
         return self.is_op(tok, "(", "[", "{") or self.is_cmd(tok, "left")
 
     def bare_function(self) -> str | None:
         """``log(...)`` typed without a backslash (``ylog(wx+b)``): the function's name."""
         i, tokens = self.i, self.tokens
-        for name in _BARE_FUNCTIONS:
+        for name in _bare_functions():
             end = i + len(name)
             if end >= len(tokens):
                 continue
@@ -677,7 +760,7 @@ class _LatexParser(_Parser):
 
     def starts_function(self, tok: Token) -> bool:
         if tok.kind == "cmd":
-            return tok.text[1:] in _FUNCTIONS or tok.text[1:] in ("frac", "sqrt", "operatorname")
+            return tok.text[1:] in _commands() or tok.text[1:] in ("frac", "sqrt", "operatorname")
         return tok.kind == "letter" and self.bare_function() is not None
 
     def softmax_output(self, value, name: str, tok: Token):

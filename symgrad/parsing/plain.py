@@ -26,6 +26,7 @@ import difflib
 import math
 import re
 import unicodedata
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import sympy as sp
@@ -33,7 +34,7 @@ from sympy.core.function import FunctionClass
 from sympy.core.mul import _keep_coeff
 
 from symgrad.errors import LimitError, ParseError
-from symgrad.functions import constants, function_table, normalize_name, symbol
+from symgrad.functions import PREFIXES, constants, function_table, lookup, normalize_name, symbol
 from symgrad.limits import FROM_FILE, Limits, current_limits
 from symgrad.parsing.build import RAW_MIN_CHARS, no_gc, raw_add, raw_mul, raw_pow
 
@@ -95,8 +96,14 @@ def tokenize(text: str, limits: Limits | None = None) -> list[Token]:
     while pos < n:
         m = match(text, pos)
         if m is None:
+            qualified = _qualified(text, pos, tokens)
+            if qualified is not None:  # np.log, torch.sigmoid: the parser reads the prefix
+                pos = qualified
+                continue
             ch = text[pos]
             hint = _BAD_CHAR_HINTS.get(ch, "remove it or write it as plain math")
+            if ch == "'" and _after_operand(text, pos, tokens):
+                hint = _PRIME_HINT if text[pos + 1 : pos + 2] == "(" else _TRANSPOSE_HINT
             raise ParseError(f"unexpected character {ch!r}: {hint}", column=pos + 1, source=text)
         kind = m.lastgroup
         if kind == "name":
@@ -115,6 +122,39 @@ def tokenize(text: str, limits: Limits | None = None) -> list[Token]:
         pos = m.end()
     tokens.append(Token("end", "", n + 1))
     return tokens
+
+
+_NAME = re.compile(rf"[^\W\d_](?:(?![{_SUPERSCRIPTS}])\w)*")
+_PRIME_HINT = (
+    "f'(x) is a derivative: give the function itself and symgrad computes its derivative "
+    "(symgrad grad EXPR --wrt x)"
+)
+_VECTORS = (
+    ", for vectors and matrices, which are not read in a scalar expression; write the sum out "
+    "(w1*x1 + w2*x2)"
+)
+_TRANSPOSE_HINT = f"a transpose (w'){_VECTORS}"
+
+
+def _after_operand(text: str, pos: int, tokens: list[Token]) -> bool:
+    """True when the character at ``pos`` directly follows a name or a ')'."""
+    if not tokens:
+        return False
+    last = tokens[-1]
+    return (last.kind == "name" or last.text == ")") and last.column - 1 + len(last.text) == pos
+
+
+def _qualified(text: str, pos: int, tokens: list[Token]) -> int | None:
+    """At a '.' right after a name and before a name (``np.log``), join the three into one
+    dotted name token in ``tokens`` and return where it ends; else None."""
+    if text[pos] != "." or not _after_operand(text, pos, tokens) or tokens[-1].kind != "name":
+        return None
+    m = _NAME.match(text, pos + 1)
+    if m is None:
+        return None
+    last = tokens.pop()
+    tokens.append(Token("name", f"{last.text}.{m.group()}", last.column))
+    return m.end()
 
 
 def _check_name_characters(name: str, start: int, text: str) -> None:
@@ -180,10 +220,88 @@ def parse(text: str, limits: Limits | None = None, *, max_chars: int | None = No
     if not text.strip():
         raise ParseError("empty expression: type something such as x^2 + y", column=1, source=text)
     with no_gc():
-        parser = _Parser(text, limits)
-        expr = parser.parse()
+        try:
+            parser = _Parser(text, limits)
+            expr = parser.parse()
+        except ParseError:
+            hint = derivative_request(text)
+            if hint is not None:
+                raise ParseError(hint, column=1, source=text) from None
+            raise
         _check_result(expr, text, limits)
+    remember_names(expr, parser.names)
     return expr
+
+
+_TYPED: ContextVar[tuple[sp.Expr, frozenset[str]] | None] = ContextVar(
+    "symgrad_typed_names", default=None
+)
+
+
+def remember_names(expr: sp.Expr, names: set[str]) -> None:
+    """Keep the variable names the text of ``expr`` had: sympy may cancel some of them from
+    the tree (``asin(-x) + asin(x)`` is 0), yet each is a variable the user typed."""
+    _TYPED.set((expr, frozenset(names)))
+
+
+def typed_names(expr: sp.Expr) -> frozenset[str]:
+    """The variable names typed in the text that ``expr`` was parsed from, in this context
+    (this thread, this expression's work); empty for an expression built any other way.
+
+    >>> sorted(typed_names(parse("asin(-x) + asin(x) + y")))
+    ['x', 'y']
+    """
+    found = _TYPED.get()
+    return found[1] if found is not None and found[0] is expr else frozenset()
+
+
+_SPACE = r"\s*"
+_VAR = r"([^\W\d]\w*)"
+_DERIVATIVE_FORMS = [
+    # d/dx f, d^2/dx^2 f, d/dx(f)
+    re.compile(rf"^{_SPACE}d(?:\^?(\d))?{_SPACE}/{_SPACE}d{_VAR}(?:\^?\d)?(?:\s+|(?=\())(.+)$"),
+    # df/dx (the function inside), d(f)/dx
+    re.compile(rf"^{_SPACE}d{_SPACE}\((.+)\){_SPACE}/{_SPACE}d{_VAR}{_SPACE}$"),
+    # ∂f/∂x, ∂/∂x f
+    re.compile(
+        rf"^{_SPACE}∂(?:\^?(\d))?{_SPACE}(.*?){_SPACE}/{_SPACE}∂{_VAR}(?:\^?\d)?{_SPACE}(.*)$"
+    ),
+    # diff(f, x), diff(f, x, 2), D[f, x], derivative(f, x)
+    re.compile(
+        rf"^{_SPACE}(?:diff|D|derivative|Derivative|differentiate|grad|gradient){_SPACE}"
+        rf"[(\[](.+),{_SPACE}{_VAR}{_SPACE}(?:,{_SPACE}(\d+){_SPACE})?[)\]]{_SPACE}$"
+    ),
+]
+
+
+def derivative_request(text: str) -> str | None:
+    """A hint with the symgrad command when ``text`` asks for a derivative instead of giving
+    the function (``d/dx x^2``, ``diff(x^2, x)``, ``D[f, x]``, ``∂f/∂x``); else None.
+
+    >>> derivative_request("diff(x^2*y, x)")
+    'this is derivative notation; give symgrad the function: symgrad grad "x^2*y" --wrt x'
+    """
+    order, body, var = 1, "", None
+    if m := _DERIVATIVE_FORMS[0].match(text):
+        order, var, body = int(m.group(1) or 1), m.group(2), m.group(3)
+    elif m := _DERIVATIVE_FORMS[1].match(text):
+        body, var = m.group(1), m.group(2)
+    elif m := _DERIVATIVE_FORMS[2].match(text):
+        order, var = int(m.group(1) or 1), m.group(3)
+        body = m.group(4) or m.group(2)
+    elif m := _DERIVATIVE_FORMS[3].match(text):
+        body, var, order = m.group(1), m.group(2), int(m.group(3) or 1)
+    if var is None:
+        return None
+    body = body.strip()
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1].strip()
+    shown = f'"{body}"' if body and len(body) <= 60 and '"' not in body else "EXPR"
+    if order > 1:
+        command = f"symgrad diff {shown} --wrt {var} --order {order}"
+    else:
+        command = f"symgrad grad {shown} --wrt {var}"
+    return f"this is derivative notation; give symgrad the function: {command}"
 
 
 def _check_result(expr: sp.Expr, text: str, limits: Limits) -> None:
@@ -283,6 +401,7 @@ class _Parser:
         self.constants = constants()
         self.raw = len(text) >= RAW_MIN_CHARS
         self.floats: dict[str, sp.Float] = {}
+        self.names: set[str] = set()  # every variable read, cancelled from the tree or not
 
     # ------------------------------------------------------------ helpers
 
@@ -406,6 +525,8 @@ class _Parser:
                 )
             return True
         if prev.kind == "name":
+            if prev.text == "T" and self.is_op(self.tokens[self.i - 2], "^"):
+                raise self.error(f"^T is a transpose{_VECTORS}", prev)
             raise self.error(
                 f"missing operator between {prev.text!r} and {nxt.text!r}: write "
                 f"{prev.text}*{nxt.text} (a name is never split into letters)",
@@ -470,6 +591,9 @@ class _Parser:
             raise self.error("division by zero (0 to a negative power)", tok)
         if exponent.is_Number:
             self.check_power(base, exponent, tok)
+        elif base.is_zero and not self.raw and exponent.free_symbols:
+            # 0^u is 0 wherever it is defined (u > 0), and so is its derivative
+            return sp.S.Zero
         return raw_pow(base, exponent) if self.raw else sp.Pow(base, exponent)
 
     def neg(self, expr: sp.Expr) -> sp.Expr:
@@ -570,8 +694,12 @@ class _Parser:
         if name.startswith("__"):
             # Python's dunder names (__import__, __class__): never a variable a person means
             raise self.error(f"names starting with '__' are reserved: rename {name!r}", tok)
+        if "." in name:
+            return self.qualified(name, tok)
         nxt = self.peek()
         if self.is_op(nxt, "("):
+            if tok.text == "σ":  # σ(z) is the sigmoid, as \sigma(z) is in LaTeX
+                return self.call("sigmoid", tok)
             return self.call(name, tok)
         if name in self.functions:
             if self.is_op(nxt, "^", "**"):
@@ -579,7 +707,40 @@ class _Parser:
             raise self.error(f"{name} is a function: write {name}(...)", tok)
         if name in self.constants:
             return self.constants[name]
+        return self.var(name)
+
+    def var(self, name: str) -> sp.Symbol:
+        """The variable ``name``, remembered as typed."""
+        self.names.add(name)
         return symbol(name)
+
+    def qualified(self, name: str, tok: Token) -> sp.Expr:
+        """``np.log(x)``, ``torch.sigmoid(x)``, ``math.pi``: a function or constant of the
+        table behind a module prefix pasted from code."""
+        prefix, _, last = name.rpartition(".")
+        if last in ("T", "mT", "H") or last == "transpose":
+            raise self.error(f"'{name}' is a transpose{_VECTORS}", tok)
+        known = prefix in PREFIXES
+        called = self.is_op(self.peek(), "(")
+        if known and called and last in self.functions:
+            return self.call(last, tok)
+        if known and not called and last in ("pi", "e"):
+            return self.constants[last]
+        if known and called:
+            raise self.error(f"{self.unknown_function_message(last)} (read from '{name}')", tok)
+        if known and last in self.functions:
+            raise self.error(f"{last} is a function: write {name}(...)", tok)
+        if last in self.functions:
+            raise self.error(
+                f"'{name}': attribute access is not supported; write {last}(...) without "
+                f"'{prefix}.' (symgrad reads the prefixes np., math., torch., F. and the like)",
+                tok,
+            )
+        raise self.error(
+            f"'{name}': attribute access is not supported (a name is letters, digits and _, "
+            "as in x_1; a decimal number needs a digit, as in 0.5)",
+            tok,
+        )
 
     def call(self, name: str, tok: Token) -> sp.Expr:
         spec = self.functions.get(name)
@@ -599,14 +760,17 @@ class _Parser:
             break
         self.depth -= 1
         if not spec.accepts(len(args)):
-            wanted = " or ".join(str(n) for n in spec.arity)
-            plural = "s" if spec.arity[-1] > 1 else ""
-            raise self.error(f"{name} takes {wanted} argument{plural}, got {len(args)}", tok)
+            plural = "s" if spec.arity[-1] > 1 or spec.variadic else ""
+            raise self.error(
+                f"{name} takes {spec.arity_text} argument{plural}, got {len(args)}", tok
+            )
         for arg in args:
             if arg.is_Float and not _float_ok(arg):
                 raise LimitError(_FLOAT_RANGE, column=tok.column, source=self.text)
             if arg in _UNDEFINED:
                 raise self.error(f"{name}(...) of an undefined value (such as log(0))", tok)
+        if spec.operator == "^":
+            return self.pow(args[0], args[1], tok)
         try:
             if self.raw and isinstance(spec.build, FunctionClass):
                 value = spec.build(*args, evaluate=False)
@@ -682,19 +846,45 @@ class _Parser:
     def unknown_function_message(self, name: str) -> str:
         if name in self.constants or not self.looks_like_function(name):
             return f"'{name}(' — {name} is not a function; write {name}*(...) for a product"
+        if name in _VECTOR_WORDS:
+            return (
+                f"unknown function '{name}': {name} works on vectors or matrices, which are not "
+                "read in a scalar expression; write it out with scalars (w1*x1 + w2*x2)"
+            )
+        same = lookup(name, loose=True)
+        if same is not None:  # ReLU, Sigmoid, LogSumExp
+            return f"unknown function '{name}': did you mean {same.name}? (names are lower case)"
+        split = self.product_split(name)
+        if split is not None:
+            head, known = split
+            return f"unknown function '{name}': for a product write {head}*{known}(...)"
+        close = difflib.get_close_matches(name, list(self.functions), n=1, cutoff=0.8)
+        if not close:
+            close = [
+                c
+                for c in difflib.get_close_matches(name, list(self.functions), n=3, cutoff=0.6)
+                if c[0].lower() == name[0].lower()
+            ][:1]
+        hint = f"did you mean {close[0]}?" if close else "see 'symgrad functions' for the list"
+        return f"unknown function '{name}': {hint} (for a product write {name}*(...))"
+
+    def product_split(self, name: str) -> tuple[str, str] | None:
+        """``ylog`` -> (y, log): a short variable name written against a function's name."""
         for known in sorted(self.functions, key=len, reverse=True):
             if name.endswith(known) and len(known) > 1:
                 head = name[: -len(known)]
-                return f"unknown function '{name}': for a product write {head}*{known}(...)"
-        close = difflib.get_close_matches(name, list(self.functions), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else "see 'symgrad functions' for the list"
-        return f"unknown function '{name}': {hint} (for a product write {name}*(...))"
+                if re.fullmatch(r"[^\W\d_](?:_?\d+)?", head):
+                    return head, known
+        return None
 
     def looks_like_function(self, name: str) -> bool:
         # a one-letter name before '(' is almost always a product typed without '*'
         return len(name) > 1
 
 
+_VECTOR_WORDS = frozenset(
+    "dot matmul mm bmm mv inner outer transpose trace tr det inv inverse diag einsum".split()
+)
 _SUP_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789-")
 _BRACKETS = (
     "brackets make a vector around the whole expression, as in [x*y, x + y], or take one "

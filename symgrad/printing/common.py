@@ -7,30 +7,18 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from symgrad.functions import SoftmaxOutput, symbol
-from symgrad.notation import expr_latex, linear_text, softmax_inputs, var_text
+from symgrad.notation import (  # noqa: F401 - runs, partial_text/latex: printers' names
+    linear_text,
+    partial_latex,
+    partial_text,
+    runs,
+    softmax_inputs,
+    var_text,
+)
 from symgrad.results import Hessian, Jacobian
 
 SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def runs(wrt: Sequence[sp.Symbol]) -> list[tuple[sp.Symbol, int]]:
-    """(x, x, y) -> [(x, 2), (y, 1)]: the denominator of d3f/dx2dy."""
-    found: list[tuple[sp.Symbol, int]] = []
-    for v in wrt:
-        if found and found[-1][0] == v:
-            found[-1] = (v, found[-1][1] + 1)
-        else:
-            found.append((v, 1))
-    return found
-
-
-def partial_text(wrt: Sequence[sp.Symbol], f: str = "f") -> str:
-    """ASCII name of a partial: ``df/dw``, ``d2f/dw^2``, ``d2f/dwdb``."""
-    n = len(wrt)
-    top = f"d{n}{f}" if n > 1 else f"d{f}"
-    bottom = "".join(f"d{var_text(v)}" + (f"^{k}" if k > 1 else "") for v, k in runs(wrt))
-    return f"{top}/{bottom}"
 
 
 def partial_pretty(wrt: Sequence[sp.Symbol], f: str = "f", name: Callable = var_text) -> str:
@@ -42,16 +30,6 @@ def partial_pretty(wrt: Sequence[sp.Symbol], f: str = "f", name: Callable = var_
         for v, k in runs(wrt)
     )
     return f"{top}/{bottom}"
-
-
-def partial_latex(wrt: Sequence[sp.Symbol], f: str = "f") -> str:
-    r"""LaTeX of a partial: ``\frac{\partial^{2} f}{\partial w \partial b}``."""
-    n = len(wrt)
-    top = rf"\partial^{{{n}}} {f}" if n > 1 else rf"\partial {f}"
-    bottom = " ".join(
-        rf"\partial {expr_latex(v)}" + (f"^{{{k}}}" if k > 1 else "") for v, k in runs(wrt)
-    )
-    return rf"\frac{{{top}}}{{{bottom}}}"
 
 
 def cse_pairs(definitions) -> list[list[str]]:

@@ -79,6 +79,13 @@ def gradient(result: Gradient, source: str | None) -> dict:
     record["gradient"] = [text(p) for p in result.partials]
     if result.cse is not None:
         record["cse"] = cse_pairs(result.cse)
+    return with_notes(record, result.notes)
+
+
+def with_notes(record: dict, notes) -> dict:
+    """``record`` with ``notes`` added to those it has; no key when there is nothing to say."""
+    if notes:
+        record["notes"] = [*record.get("notes", ()), *notes]
     return record
 
 
@@ -89,14 +96,14 @@ def matrix(result: Hessian | Jacobian, source: str | None) -> dict:
     record[key] = [[text(e) for e in row] for row in result.matrix]
     if result.cse is not None:
         record["cse"] = cse_pairs(result.cse)
-    return record
+    return with_notes(record, result.notes)
 
 
 def derivative(result: Derivative, source: str | None) -> dict:
     record = head(result, source)
     record["order"] = result.order
     record["derivative"] = expr_text(result.derivative)
-    return record
+    return with_notes(record, result.notes)
 
 
 def gradient_at(result: GradientAt, source: str | None) -> dict:
@@ -104,7 +111,7 @@ def gradient_at(result: GradientAt, source: str | None) -> dict:
     record["at"] = dict(result.at)
     record["value"] = result.value
     record["gradient_value"] = list(result.gradient_value)
-    record["notes"] = list(result.notes)
+    record["notes"] = [*record.get("notes", ()), *result.notes]
     return record
 
 
@@ -118,7 +125,7 @@ def values_at(result: ValuesAt, source: str | None) -> dict:
     else:
         key = "hessian_value" if isinstance(inner, Hessian) else "jacobian_value"
         record[key] = [list(row) for row in result.values]
-    record["notes"] = list(result.notes)
+    record["notes"] = [*record.get("notes", ()), *result.notes]
     return record
 
 
@@ -128,7 +135,7 @@ def claim(verdict: ClaimVerdict) -> dict:
         "claim": expr_text(verdict.claim),
         "derivative": expr_text(verdict.derivative),
         "status": verdict.status,
-        "method": verdict.method,
+        "proof": verdict.proof,
         "points": verdict.points,
         "counterexample": verdict.counterexample,
         "claimed_value": verdict.claimed_value,
@@ -144,6 +151,7 @@ def check(result: CheckResult, source: str | None) -> dict:
     record["ok"] = result.ok
     record["status"] = result.status
     record["gradient_status"] = result.gradient_status
+    record["proof"] = result.proof
     record["points"] = result.points
     record["rtol"] = result.rtol
     record["atol"] = result.atol
@@ -152,7 +160,7 @@ def check(result: CheckResult, source: str | None) -> dict:
     record["worst_point"] = result.worst_point
     record["at"] = result.at
     record["claims"] = [claim(c) for c in result.claims]
-    record["notes"] = list(result.notes)
+    record["notes"] = [*record.get("notes", ()), *result.notes]
     return record
 
 

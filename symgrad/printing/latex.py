@@ -60,13 +60,18 @@ def _cse(result) -> list[str]:
     return [f"{expr_latex(name)} = {expr_latex(form)}" for name, form in result.cse or ()]
 
 
+def _notes(result) -> list[str]:
+    """Notes as LaTeX comments: the lines stay equations, the words stay visible."""
+    return [f"% note: {note}" for note in result.notes]
+
+
 def gradient(result: Gradient) -> list[str]:
     lines = [f"f = {expr_latex(result.expression)}", *_cse(result)]
     for v, p in zip(result.wrt, result.partials):
         lines.append(rf"{partial_latex((v,))} = {expr_latex(p)}")
     entries = r" \\ ".join(expr_latex(p) for p in result.partials)
     lines.append(rf"\nabla f = \begin{{pmatrix}} {entries} \end{{pmatrix}}")
-    return lines
+    return lines + _notes(result)
 
 
 def matrix(result: Hessian | Jacobian) -> list[str]:
@@ -89,13 +94,14 @@ def matrix(result: Hessian | Jacobian) -> list[str]:
         lines.append(f"{partial_latex(wrt, name)} = {expr_latex(e)}")
     label = r"\nabla^{2} f" if isinstance(result, Hessian) else f"J_{{{f}}}"
     lines.append(f"{label} = {expr_latex(full)}")
-    return lines
+    return lines + _notes(result)
 
 
 def derivative(result: Derivative) -> list[str]:
     return [
         f"f = {expr_latex(result.expression)}",
         f"{partial_latex(result.wrt)} = {expr_latex(result.derivative)}",
+        *_notes(result),
     ]
 
 

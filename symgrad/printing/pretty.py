@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from symgrad.functions import entry_of
+from symgrad.functions import entry_of, written
 from symgrad.notation import (
     LINEAR_TEXT_MIN_NODES,
     PersonOrder,
@@ -20,7 +20,7 @@ from symgrad.notation import (
     fmt_number,
     larger_than,
     point_text,
-    softmax_inputs,
+    vector_call,
 )
 from symgrad.printing import text as plain
 from symgrad.printing.common import (
@@ -90,21 +90,33 @@ def render(result, *, source=None, width=80) -> Blocks:
 def _printer(width: int):
     """sympy's 2-D printer with the text output's factor order and the table's names."""
     from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
     class Pretty(PersonOrder, PrettyPrinter):
         def _print(self, expr, *args, **kwargs):
             entry = entry_of(expr) if isinstance(expr, sp.Basic) else None
-            if entry is not None and entry.latex_out and not entry.text:
-                # sympy draws Heaviside as θ(x) and Max as Max(x, x**2): a person reads
-                # the name symgrad prints
-                operands = expr.args[:1] if entry.name == "Heaviside" else expr.args
-                return self._helper_print_function(expr.func, operands, func_name=entry.name)
+            if entry is not None and (entry.latex_out or entry.written) and not entry.text:
+                # sympy draws Heaviside as θ(x), Max as Max(x, x**2), leaky_relu with a
+                # subscript: a person reads the name and arguments symgrad prints
+                name, places = written(expr)
+                return self.call(name, [expr.args[k] for k in places])
+            if entry is not None and not entry.text and "_" in entry.name:
+                return self.call(entry.name, expr.args)
             return super()._print(expr, *args, **kwargs)
 
+        def call(self, name: str, operands) -> prettyForm:
+            """``name(operands)``, the name as written (sympy would set ``_relu`` as a
+            subscript)."""
+            func = prettyForm(name)
+            arguments = prettyForm(*self._print_seq(operands, delimiter=", ").parens())
+            form = prettyForm(*stringPict.next(func, arguments), binding=prettyForm.FUNC)
+            form.prettyFunc, form.prettyArgs = func, arguments
+            return form
+
         def _print_ImmutableDenseMatrix(self, expr):
-            inputs = softmax_inputs(expr)
-            if inputs is not None:
-                return self._print(sp.Function("softmax")(*inputs))
+            call = vector_call(expr)
+            if call is not None:
+                return self.call(*call)
             return self._print_MatrixBase(expr)
 
     return Pretty({"use_unicode": True, "num_columns": width, "wrap_line": True})
@@ -158,7 +170,7 @@ def gradient(result: Gradient, width: int) -> Blocks:
         blocks.append(matrix_block(f"∇f({_names(result.wrt)})", vector, width))
     if result.cse:
         blocks.append(("note", where(result.cse)))
-    return blocks
+    return blocks + [("note", note) for note in result.notes]
 
 
 def where(definitions) -> str:
@@ -187,13 +199,14 @@ def matrix(result: Hessian | Jacobian, width: int) -> Blocks:
         blocks.append(matrix_block(f"J({_names(result.wrt)})", full, width))
     if result.cse:
         blocks.append(("note", where(result.cse)))
-    return blocks
+    return blocks + [("note", note) for note in result.notes]
 
 
 def derivative(result: Derivative, width: int) -> Blocks:
     return [
         ("header", labelled("parsed as  f", result.expression, width)),
         ("result", labelled(_partial(result.wrt), result.derivative, width)),
+        *[("note", note) for note in result.notes],
     ]
 
 

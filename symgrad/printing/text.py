@@ -69,7 +69,7 @@ def gradient(result: Gradient) -> list[str]:
     lines += cse_lines(result.cse or ())
     text = entry_text(result)
     lines += [f"df/d{var_text(v)} = {text(p)}" for v, p in zip(result.wrt, result.partials)]
-    return lines
+    return lines + notes(result.notes)
 
 
 def matrix(result: Hessian | Jacobian) -> list[str]:
@@ -78,13 +78,14 @@ def matrix(result: Hessian | Jacobian) -> list[str]:
     lines += cse_lines(result.cse or ())
     text = entry_text(result)
     lines += [f"{partial_text(wrt, f)} = {text(e)}" for _, _, wrt, f, e in matrix_entries(result)]
-    return lines
+    return lines + notes(result.notes)
 
 
 def derivative(result: Derivative) -> list[str]:
     return [
         f"f = {expr_text(result.expression)}",
         f"{partial_text(result.wrt)} = {expr_text(result.derivative)}",
+        *notes(result.notes),
     ]
 
 
@@ -123,11 +124,11 @@ def claim_lines(claim: ClaimVerdict) -> list[str]:
     head = f"claim df/d{var_text(claim.variable)} = {expr_text(claim.claim)}"
     if claim.status == "pass":
         how = (
-            "it simplifies to the derivative"
-            if claim.method == "symbolic"
-            else f"equal to the derivative at {claim.points:,} points"
+            "proved (it simplifies to the derivative)"
+            if claim.proof == "symbolic"
+            else f"agrees at {claim.points:,} points (not proved)"
         )
-        return [f"{head}: right ({how})"]
+        return [f"{head}: right, {how}"]
     if claim.status == "unverifiable":
         return [f"{head}: cannot be checked here"]
     lines = [f"{head}: WRONG" + (f", {claim.hint}" if claim.hint else "")]
