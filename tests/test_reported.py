@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -193,7 +194,7 @@ NUMPY_NAMES = ["maximum", "reduce", "logaddexp", "numpy", "math", "value", "grad
 def test_variables_named_like_what_generated_code_uses(name):
     expr = f"{name}^2*sin(x) + sigmoid({name}) + max({name}, x) + relu(x*{name})"
     at = f"{name}=0.5,x=1.5"
-    if name == "exp":  # exp is a function: it is not a variable name
+    if name in ("exp", "maximum"):  # functions (numpy's maximum is max): not variable names
         assert invoke("grad", expr)[0] == 2
         return
     code, out, err = invoke("grad", expr, "--at", at, "--format", "json")
@@ -283,9 +284,24 @@ def test_a_memory_ceiling_below_what_symgrad_uses_is_refused_naming_the_minimum(
 # ---------------------------------------------------------------- --jobs
 
 
-def _workers(pid: int) -> list[int]:
+def _children(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in found.split()]
+
+
+def _workers(pid: int) -> list[int]:
+    """The --jobs workers of the program started as ``pid``: the children of its working
+    process (the program forks a watchdog parent first), not multiprocessing's helpers."""
+    found = []
+    for child in _children(pid):
+        for worker in _children(child):
+            try:
+                command = Path(f"/proc/{worker}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"resource_tracker" not in command:
+                found.append(worker)
+    return found
 
 
 def test_jobs_survives_killed_workers_and_answers_every_line_once():
@@ -341,3 +357,39 @@ def test_jobs_answers_a_slow_producer_line_by_line_even_when_its_workers_die():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_jobs_workers_end_when_the_program_is_killed():
+    """The working process killed outright (by the watchdog, or a user's kill -9): its workers
+    end too, so a reader of the stream sees its end instead of waiting for ever."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "2", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        cwd=ROOT,
+    )
+    try:
+        proc.stdin.write("x^2*y\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["gradient"] == ["2*x*y", "x**2"]
+        (working,) = _children(proc.pid)
+        workers = _workers(proc.pid)
+        assert len(workers) == 2
+        os.kill(working, signal.SIGKILL)
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready and proc.stdout.read() == ""  # the end of the stream, not a hang
+        time.sleep(1.5)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists() and _alive(w)]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

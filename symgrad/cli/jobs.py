@@ -28,6 +28,8 @@ WINDOW_PER_JOB = 4
 # function (a closure, which could not be pickled)
 _WORK: tuple[Callable[[str], Any], Settings] | None = None
 _END = object()
+ORPHAN_POLL = 0.5
+"""Seconds between a worker's checks that its parent is still alive."""
 
 
 def _answer(line: Line) -> Answer:
@@ -36,10 +38,25 @@ def _answer(line: Line) -> Answer:
 
 
 def _worker_start() -> None:
+    import os
     import signal
 
     # Ctrl-C goes to the whole process group: the parent stops the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a parent killed outright (SIGKILL, the watchdog) cannot stop its workers, and each
+    # worker holds the stream's stdout open: a reader would wait for ever. Each worker ends
+    # itself once its parent is gone.
+    parent = os.getppid()
+    threading.Thread(target=_end_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _end_when_orphaned(parent: int) -> None:
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL)
+    os._exit(1)
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
