@@ -161,9 +161,9 @@ def _atom(ctx, node: sp.Expr, point: Mapping[sp.Symbol, object]):
             raise _Undefined
         return ctx.mpf(point[node])
     if node.is_Integer:
-        return ctx.mpf(int(node))
+        return _exact(ctx, int(node))
     if node.is_Rational:
-        return ctx.mpf(int(node.p)) / int(node.q)
+        return _exact(ctx, int(node.p)) / _exact(ctx, int(node.q))
     if node.is_Float:
         return ctx.mpf(node._mpf_)
     if node is sp.pi:
@@ -173,6 +173,15 @@ def _atom(ctx, node: sp.Expr, point: Mapping[sp.Symbol, object]):
     if node.is_Number or node.is_NumberSymbol:
         return _by_evalf(ctx, node)
     raise _Undefined  # zoo, nan, an unevaluated object
+
+
+def _exact(ctx, n: int):
+    """``n`` as an mpf, or undefined where the precision cannot hold it exactly: 10^3000
+    rounded to 50 digits has lost its last ones, and sin of it could be any number."""
+    odd = abs(n) >> max(0, (abs(n) & -abs(n)).bit_length() - 1)
+    if odd.bit_length() > ctx.prec:
+        raise _Undefined
+    return ctx.mpf(n)
 
 
 def _by_evalf(ctx, node: sp.Expr, args=()):
