@@ -785,6 +785,8 @@ def _mean(*xs):
 
 
 def _norm(*xs):
+    if len(xs) == 1:  # symgrad's abs, as abs(x) is read (sympy would make its own of sqrt(x^2))
+        return Abs(xs[0])
     return sp.sqrt(sp.Add(*[x**2 for x in xs]))
 
 

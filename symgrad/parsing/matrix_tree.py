@@ -540,11 +540,20 @@ def _function_classes() -> tuple[dict[str, FunctionClass], dict[FunctionClass, s
         xs = _dummies(spec.arity[0])
         built = spec.build(*xs)
         if built.args == xs or (
-            isinstance(built, (sp.Function, sp.Max, sp.Min)) and built.func(*xs) == built
+            isinstance(built, (sp.Function, sp.Max, sp.Min)) and _same_call(built, xs)
         ):
             by_name[spec.name] = built.func
             by_class.setdefault(built.func, spec.name)
     return by_name, by_class
+
+
+def _same_call(built: sp.Expr, xs: tuple[sp.Symbol, ...]) -> bool:
+    """Whether ``built`` is its class applied to ``xs`` alone (``Heaviside(x)`` is, with
+    sympy's 1/2 at 0; ``root(x, 2)``, the build of ``sqrt``-like ``root(x)``, is not)."""
+    try:
+        return built.func(*xs) == built
+    except TypeError:  # the class needs more arguments than the table entry takes
+        return False
 
 
 def function_class(name: str) -> FunctionClass:
