@@ -515,7 +515,7 @@ class MatrixJacobianAt:
 class MatrixClaimVerdict:
     """Whether ``claim`` is dL/d ``variable`` (``derivative``), entry by entry.
 
-    ``method`` says how a pass was decided (``symbolic``: the same expression once both are
+    ``proof`` says how a pass was decided (``symbolic``: the same expression once both are
     in canonical form; ``numeric``: equal at every point tried). A mismatch carries the
     point (``counterexample``), the ``entry`` (row, column) that differs most, both values
     there, their difference, the finite difference there and, where cheap, a ``hint``
@@ -526,7 +526,7 @@ class MatrixClaimVerdict:
     claim: Shaped
     derivative: Shaped
     status: str
-    method: Optional[str] = None
+    proof: Optional[str] = None
     points: int = 0
     counterexample: Optional[Mapping[str, Nested]] = None
     entry: Optional[tuple[int, int]] = None

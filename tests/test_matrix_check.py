@@ -62,7 +62,7 @@ def test_claims(expr, shapes, wrt, claim, status, method, hint):
     r = check_matrix_gradient(expr, shapes, wrt, claims=[claim])
     (verdict,) = r.claims
     assert verdict.status == status and r.status == status
-    assert verdict.method == method
+    assert verdict.proof == method
     assert verdict.hint == hint
     assert r.gradient_status == "pass"  # only the claim can be wrong
     if status == "mismatch":

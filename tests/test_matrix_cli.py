@@ -184,7 +184,7 @@ def test_check_a_transposed_claim():
 def test_check_a_right_claim_symbolically():
     code, out, _ = invoke("check", *LSQ, "--wrt", "w", "--claim", "2*X'*X*w - 2*X'*y")
     assert code == 0
-    assert "claim df/dw = 2*X'*X*w - 2*X'*y: right (the same matrix formula)" in out
+    assert "claim df/dw = 2*X'*X*w - 2*X'*y: right, proved (the same matrix formula)" in out
 
 
 def test_check_at_a_point_outside_the_domain():

@@ -80,7 +80,7 @@ def check_matrix_gradient(
 
     >>> r = check_matrix_gradient("norm2(X*w - y)^2", "X=m,n; w=n; y=m", "w",
     ...                           claims=["2*X'*(X*w - y)"], dims="m=5,n=3")
-    >>> r.status, r.claims[0].method, r.dims
+    >>> r.status, r.claims[0].proof, r.dims
     ('pass', 'symbolic', {'m': 5, 'n': 3})
     """
     if not 1 <= points <= MAX_POINTS:
@@ -465,8 +465,8 @@ class _Checker:
                         claim, true, [q.claims[i] for q in found], [q.partials[i] for q in found]
                     ),
                 )
-        method = "symbolic" if _same(claim, true) else "numeric"
-        return MatrixClaimVerdict(var, claim, true, PASS, method=method, points=len(found))
+        proof = "symbolic" if _same(claim, true) else "numeric"
+        return MatrixClaimVerdict(var, claim, true, PASS, proof=proof, points=len(found))
 
 
 def _size(shape: Shape, sizes: Mapping[str, int]) -> int:

@@ -249,7 +249,7 @@ def matrix_claim(verdict: MatrixClaimVerdict) -> dict:
         "claim": text(verdict.claim),
         "derivative": text(verdict.derivative),
         "status": verdict.status,
-        "method": verdict.method,
+        "proof": verdict.proof,
         "points": verdict.points,
         "counterexample": verdict.counterexample,
         "entry": None if verdict.entry is None else list(verdict.entry),

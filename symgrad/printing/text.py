@@ -247,11 +247,12 @@ def matrix_claim_lines(claim: MatrixClaimVerdict, shape) -> list[str]:
     head = f"claim df/d{claim.variable} = {text(claim.claim)}"
     if claim.status == "pass":
         how = (
-            "the same matrix formula"
-            if claim.method == "symbolic"
-            else f"equal to the derivative in every entry at {claim.points:,} points"
+            "proved (the same matrix formula)"
+            if claim.proof == "symbolic"
+            else f"agrees with the derivative in every entry at {claim.points:,} points "
+            "(not proved)"
         )
-        return [f"{head}: right ({how})"]
+        return [f"{head}: right, {how}"]
     if claim.status == "unverifiable":
         return [f"{head}: cannot be checked here"]
     lines = [f"{head}: WRONG" + (f", {claim.hint}" if claim.hint else "")]
