@@ -278,7 +278,7 @@ def test_the_options_of_the_command_pass_through(local_cluster, tmp_path):
         (["in.txt"], "Missing option '--out'"),
         (["-o", "o"], "Missing argument 'IN...'"),
         (["in.txt", "-o", "o", "--workers", "0"], "0 is not in the range x>=1"),
-        (["in.txt", "-o", "o", "--timeout", "-1"], "-1.0 is not in the range x>=0"),
+        (["in.txt", "-o", "o", "--timeout", "-1"], "-1.0 is not in the range 0<=x<=1000000.0"),
         (["nothing.txt", "-o", "o"], "input error: no file 'nothing.txt'"),
     ],
 )

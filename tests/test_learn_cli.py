@@ -168,7 +168,7 @@ def test_descend_text_shows_every_kth_step_and_the_picture(tmp_path):
         (["descend", "x^2 + y", "--from", "x=1"], "no value for y"),
         (["plot", "x", "--range", "5:1"], "low < high"),
         (["plot", "x", "-o", "f.jpg"], ".png, .svg or .pdf"),
-        (["explain", "x^2", "--wrt", "y"], "'y' is not in"),
+        (["explain", "x^2", "--at", "x=1,y=1"], "'y' is not in"),
     ],
 )
 def test_bad_requests_are_one_line_on_stderr_and_exit_2(args, message):
