@@ -74,6 +74,8 @@ REFUSED = [
     ("f'(x)", 2, "derivative"),
     ("x.real", 1, "attribute access"),
     (r"f(\theta_t)*2", 1, "f(...) applies a function symgrad does not know"),
+    (r"$f(\theta_t)$", 2, "f(...) applies a function"),  # f of a name, not a formula named f
+    (r"f\left(\theta_t\right)", 1, "f(...) applies a function"),
     (r"\theta_t - \eta f(\theta_t)", 17, "f(...) applies a function"),
     (r"\operatorname{foo}(x)", 1, "unknown function foo"),
     (r"\sigma(w^T x)", 9, "transpose"),
@@ -90,6 +92,12 @@ def test_misreadings_are_refused_with_what_to_do(typed, column, words):
     code, out, err = invoke("grad", typed)
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1 and f"column {column}:" in err and words in err, err
+
+
+def test_a_greek_name_with_a_subscript_is_one_variable():
+    """theta_t is the variable typed; theta alone was never typed, so it has no partial."""
+    code, out, _ = invoke("grad", r"$\theta_t - \alpha \theta_t + x^\beta$", "--format", "json")
+    assert code == 0 and json.loads(out)["wrt"] == ["alpha", "beta", "theta_t", "x"]
 
 
 def test_f_wrapping_the_whole_formula_is_still_the_formula():

@@ -32,6 +32,7 @@ from symgrad.functions import (
     latex_commands,
     lookup,
     normalize_name,
+    symbol,
 )
 from symgrad.limits import DEFAULT_LIMITS, Limits, current_limits
 from symgrad.parsing.plain import Token, _check_result, _Parser, name_trap, remember_names
@@ -291,8 +292,22 @@ class _LatexParser(_Parser):
             and (self.is_op(nxt, "(", "[") or self.is_cmd(nxt, "left"))
         ):
             close = self.matching(self.i + 1)
-            if close == len(self.tokens) - 2:
+            if close == len(self.tokens) - 2 and not self.one_name(self.i + 2, close):
                 self.i += 1
+
+    def one_name(self, start: int, stop: int) -> bool:
+        """Whether the tokens from ``start`` to ``stop`` are one name (``\\theta_t``): f of a
+        name is a function applied (``f(\\theta_t)``), not a formula named f."""
+        inner = [t for t in self.tokens[start:stop] if not self.is_cmd(t, "right")]
+        if inner and self.is_op(inner[0], "(", "["):
+            inner = inner[1:]  # after \left
+        if not inner or inner[0].kind not in ("letter", "cmd"):
+            return False
+        rest = inner[1:]
+        return not rest or (
+            self.is_op(rest[0], "_")
+            and all(t.kind in ("letter", "num") or t.text in "{}" for t in rest[1:])
+        )
 
     def pmatrix(self):
         """``\\begin{pmatrix} f_1 \\\\ f_2 \\end{pmatrix}``, the whole formula: a vector."""
@@ -449,7 +464,7 @@ class _LatexParser(_Parser):
             value = self.letter(tok, subscripts=False)
         elif tok.kind == "cmd" and self.symbol_command(tok) is not None:
             self.advance()
-            value = self.symbol_command(tok)
+            value = self.remembered(self.symbol_command(tok))
         elif tok.kind == "cmd" and tok.text[1:] in ("frac", "dfrac", "tfrac", "sqrt"):
             value = self.primary()
         else:
@@ -484,7 +499,7 @@ class _LatexParser(_Parser):
             return self.letter(tok, subscripts=False)
         if tok.kind == "cmd" and self.symbol_command(tok) is not None:
             self.advance()
-            return self.symbol_command(tok)
+            return self.remembered(self.symbol_command(tok))
         raise self.error("expected an argument in braces, as in \\frac{a}{b}", tok)
 
     def delimited(self, opening: Token, *, allow_commas: bool = False):
@@ -634,8 +649,12 @@ class _LatexParser(_Parser):
         if name == "pi":
             return sp.pi
         if name in _GREEK:
-            return self.var(name)
+            return symbol(name)  # remembered as typed by its caller, with its subscript
         return None
+
+    def remembered(self, value: sp.Expr) -> sp.Expr:
+        """A Greek letter read without a subscript is a variable as typed; pi is not."""
+        return self.var(value.name) if value.is_Symbol else value
 
     def letter(self, tok: Token, *, subscripts: bool = True):
         name = normalize_name(tok.text)
