@@ -372,6 +372,29 @@ def _number(x) -> bool:
     return x.is_Float or (x.is_Rational and x.is_nonzero)
 
 
+class _Formula(_Real):
+    """A function of one argument with a closed form, ``_formula(x)``: its value at a float
+    and its exact form; ``AT_ZERO`` its value at 0."""
+
+    nargs = 1
+    AT_ZERO: sp.Expr = sp.S.Zero
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return cls.AT_ZERO
+        if x.is_Float:
+            return cls._formula(x).evalf(15)
+        return None
+
+    @classmethod
+    def _formula(cls, x) -> sp.Expr:
+        raise NotImplementedError
+
+    def _exact(self):
+        return self._formula(self.args[0])
+
+
 class root(_Real):
     """The real n-th root: ``root(x, 3)`` of -8 is -2 (odd roots of negatives are real).
 
@@ -423,48 +446,25 @@ def _root_latex(node: sp.Expr, args: Sequence[str]) -> str:
     return rf"\sqrt[{args[1]}]{{{args[0]}}}"
 
 
-class gelu(_Real):
+class gelu(_Formula):
     """GELU, exact form ``x*Φ(x) = x*(1 + erf(x/sqrt(2)))/2`` (PyTorch's default); derivative
     ``Φ(x) + x*φ(x)``, the normal distribution's CDF and density written out."""
 
-    nargs = 1
-
     @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.Zero
-        if x.is_Float:
-            return cls._formula(x).evalf(15)
-        return None
-
-    @staticmethod
-    def _formula(x):
+    def _formula(cls, x):
         return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
 
     def fdiff(self, argindex=1):
         x = self.args[0]
         return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-(x**2) / 2) / sp.sqrt(2 * sp.pi)
 
-    def _exact(self):
-        return self._formula(self.args[0])
-
 
 GELU_TANH_C = sp.Float(0.044715, 15)
 
 
-class gelu_tanh(_Real):
+class gelu_tanh(_Formula):
     """GELU's tanh approximation ``x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))/2``
     (PyTorch's ``approximate='tanh'``)."""
-
-    nargs = 1
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sp.S.Zero
-        if x.is_Float:
-            return cls._formula(x).evalf(15)
-        return None
 
     @staticmethod
     def _inner(x):
@@ -479,9 +479,6 @@ class gelu_tanh(_Real):
         t = sp.tanh(self._inner(x))
         slope = sp.sqrt(2 / sp.pi) * (1 + 3 * GELU_TANH_C * x**2)
         return (1 + t) / 2 + x * (1 - t**2) * slope / 2
-
-    def _exact(self):
-        return self._formula(self.args[0])
 
 
 class elu(_Real):
@@ -585,47 +582,34 @@ def _default_second(default: sp.Expr) -> Callable[[sp.Expr], tuple[str, tuple[in
     return written
 
 
-class softsign(_Real):
+class softsign(_Formula):
     """Softsign ``x/(1 + abs(x))``; derivative ``1/(1 + abs(x))**2``."""
-
-    nargs = 1
 
     @classmethod
     def eval(cls, x):
-        if x.is_zero:
-            return sp.S.Zero
-        if x.is_Float:
-            return x / (1 + abs(x))
         if x.could_extract_minus_sign():
             return -cls(-x)
-        return None
+        return super().eval(x)
+
+    @classmethod
+    def _formula(cls, x):
+        return x / (1 + sp.Abs(x))
 
     def fdiff(self, argindex=1):
         return 1 / (1 + Abs(self.args[0])) ** 2
 
-    def _exact(self):
-        x = self.args[0]
-        return x / (1 + sp.Abs(x))
 
-
-class log_sigmoid(_Real):
+class log_sigmoid(_Formula):
     """``log(sigmoid(x)) = -softplus(-x)``; derivative ``sigmoid(-x)``."""
 
-    nargs = 1
+    AT_ZERO = -sp.log(2)
 
     @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return -sp.log(2)
-        if x.is_Float:
-            return -sp.log(1 + sp.exp(-x))
-        return None
+    def _formula(cls, x):
+        return -sp.log(1 + sp.exp(-x))
 
     def fdiff(self, argindex=1):
         return sigmoid(-self.args[0])
-
-    def _exact(self):
-        return -sp.log(1 + sp.exp(-self.args[0]))
 
 
 class logsumexp(_Real):

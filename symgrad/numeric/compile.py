@@ -26,7 +26,7 @@ import sympy as sp
 from symgrad.errors import UnverifiableError
 from symgrad.functions import FUNCTIONS
 from symgrad.notation import linear_text
-from symgrad.numeric.stable import HELPERS, stable
+from symgrad.numeric.stable import stable
 
 TARGETS = ("numpy", "python")
 H0 = sp.Symbol("_h0", real=True)
@@ -65,11 +65,6 @@ def spellings(target: str) -> Spellings:
             code = helper
         for cls in entry.classes:
             names[cls.__name__] = code
-    for cls, sources in HELPERS.items():  # the internal functions of the stable forms
-        code = sources[TARGETS.index(target)]
-        helper = _DEF.match(code).group(1)
-        helpers[helper] = code
-        names[cls.__name__] = helper
     return Spellings(names, helpers)
 
 

@@ -19,57 +19,15 @@ written                                   evaluated as
 ``exp(a)*(p + q)``                        ``exp(a)*p + exp(a)*q`` (when that cancels exps)
 ========================================  ==========================================
 
-The rewritten trees are internal: they are compiled, never shown. The one internal function,
-``logsumexp`` of any number of arguments, is computed with its largest argument shifted out.
+The rewritten trees are internal: they are compiled, never shown. ``logsumexp`` (the table's
+function, of any number of arguments) is computed with its largest argument shifted out.
 """
 
 from __future__ import annotations
 
 import sympy as sp
-from sympy.core.function import ArgumentIndexError
 
-from symgrad.functions import SoftmaxOutput, sigmoid, softplus
-
-
-class StableLogSumExp(sp.Function):
-    """``log(exp(x0) + exp(x1) + ...)``, computed as ``m + log(sum(exp(xj - m)))``, m the
-    largest; its derivative by ``xj`` is ``softmax(x0, x1, ...)[j]``. Internal: compiled,
-    never printed for a person."""
-
-    def fdiff(self, argindex=1):
-        if not 1 <= argindex <= len(self.args):
-            raise ArgumentIndexError(self, argindex)
-        return SoftmaxOutput(argindex - 1, *self.args)
-
-    def _eval_is_real(self):
-        return all(a.is_real for a in self.args) or None
-
-    def _eval_evalf(self, prec):
-        return sp.log(sp.Add(*[sp.exp(a) for a in self.args]))._eval_evalf(prec)
-
-
-_LSE_NUMPY = """\
-def _logsumexp(*xs):
-    m = xs[0]
-    for x in xs[1:]:
-        m = numpy.maximum(m, x)
-    m = numpy.where(numpy.isfinite(m), m, 0.0)
-    total = 0.0
-    for x in xs:
-        total = total + numpy.exp(x - m)
-    return m + numpy.log(total)
-"""
-
-_LSE_PYTHON = """\
-def _logsumexp(*xs):
-    m = max(xs)
-    if not math.isfinite(m):
-        m = 0.0
-    return m + math.log(sum(math.exp(x - m) for x in xs))
-"""
-
-HELPERS: dict[type, tuple[str, str]] = {StableLogSumExp: (_LSE_NUMPY, _LSE_PYTHON)}
-"""Internal function class -> (numpy source, plain-Python source) of its helper."""
+from symgrad.functions import SoftmaxOutput, logsumexp, sigmoid, softplus
 
 _INTERESTING = (sp.log, sp.exp, sigmoid, sp.tanh, SoftmaxOutput)
 
@@ -140,7 +98,7 @@ def _logsumexp(terms: list[tuple[sp.Expr, sp.Expr]]) -> sp.Expr:
             return softplus(u1)
         if c1 == 1 and u1 == 0 and c0 == 1:
             return softplus(u0)
-    return StableLogSumExp(*[u + sp.log(c) if c != 1 else u for c, u in terms])
+    return logsumexp(*[u + sp.log(c) if c != 1 else u for c, u in terms])
 
 
 # ---------------------------------------------------------------- the rules
@@ -151,7 +109,7 @@ def _log(arg: sp.Expr) -> sp.Expr:
         return -softplus(-arg.args[0])
     if isinstance(arg, SoftmaxOutput):
         inputs = arg.inputs
-        return inputs[arg.index] - StableLogSumExp(*inputs)
+        return inputs[arg.index] - logsumexp(*inputs)
     terms = _exp_terms(arg)
     if terms is not None:
         return _logsumexp(terms)
