@@ -265,3 +265,12 @@ def test_the_drawing_modules_import_no_plotting_library_until_they_draw():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr
+
+
+def test_a_sample_exactly_on_a_pole_is_not_drawn_even_where_floats_give_a_number():
+    """tanh(y/x) at x = 0 is tanh(inf) = 1 in floats, but undefined: as grad --at says."""
+    data = sample("tanh(y/x)", "x", (-1, 1), at="y=0.5", points=5)
+    assert data.x[2] == 0.0
+    assert data.curves[0].values[2] is None and data.curves[1].values[2] is None
+    assert evaluate_gradient("tanh(y/x)", {"x": 0.0, "y": 0.5}, "x").value is None
+    assert all(v is not None for k, v in enumerate(data.curves[0].values) if k != 2)

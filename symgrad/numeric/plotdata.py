@@ -147,7 +147,7 @@ def sample(
     args = [var, *fixed]
     fn = compile_exprs([expr, partial], args)
     raw = fn(xs, *[np.full_like(xs, v) for v in fixed.values()])
-    f_values, d_values = raw[0], raw[1]
+    f_values, d_values = (np.array(np.broadcast_to(v, xs.shape), dtype=float) for v in raw[:2])
     # where grad --at has no derivative (a kink whose sides differ), neither has the plot
     found = kinks(expr_at, [partial.xreplace({s: sp.Float(v) for s, v in fixed.items()})])
     on_kink = np.zeros(points, dtype=bool)
@@ -168,12 +168,20 @@ def sample(
         for i in np.flatnonzero(on_kink):
             point = {var.name: float(xs[i]), **{s.name: v for s, v in fixed.items()}}
             d_list[i] = gradient_at(grad, point).gradient_value[index]
+    conditions = domain_conditions(expr_at)
+    # exactly on a pole a float may still come out finite (tanh(y/x) at x = 0 is tanh(inf),
+    # 1): there neither f nor its derivative is drawn, as grad --at gives none
+    d_conditions = domain_conditions(expr_at, partial)
+    for i in _on_poles(xs, var, conditions):
+        f_values[i] = d_values[i] = d_list[i] = np.nan
+    for i in _on_poles(xs, var, d_conditions):
+        d_values[i] = d_list[i] = np.nan
+    d_list = [None if v is None or not math.isfinite(v) else v for v in d_list]
     f_list = [_finite(v) for v in f_values]
     jumps_f = [k for k in found if k.step]
     jumps_d = list(found)  # a kink of f is a jump of df/dx
-    conditions = domain_conditions(expr_at)
     breaks_f = _breaks(xs, f_values, var, conditions, jumps_f)
-    breaks_d = _breaks(xs, d_values, var, domain_conditions(expr_at, partial), jumps_d)
+    breaks_d = _breaks(xs, d_values, var, d_conditions, jumps_d)
     label = f"df/d{var.name}"
     curves = (
         Curve("f", expr, tuple(f_list), breaks_f),
@@ -189,6 +197,20 @@ def sample(
         kinks=tuple(sorted(set(kink_list), key=lambda k: k.x)),
         notes=notes,
     )
+
+
+def _on_poles(xs: np.ndarray, var: sp.Symbol, conditions) -> list[int]:
+    """The samples exactly on a pole: where the subject of a ``!= 0`` condition is 0."""
+    subjects = [
+        c.subject
+        for c in conditions
+        if c.relation == "!= 0" and c.subject.free_symbols <= {var}
+    ]
+    if not subjects:
+        return []
+    with np.errstate(all="ignore"):
+        u = np.atleast_2d(compile_exprs(subjects, [var])(xs))
+    return [int(i) for i in np.flatnonzero(np.any(u == 0, axis=0))]
 
 
 def _roots(fn, xs: np.ndarray, u: np.ndarray) -> list[float]:
