@@ -393,3 +393,14 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_sine_of_a_whole_number_no_double_holds_is_not_given_a_value():
+    """sin(10^30*x) at x=1 depends on every digit of 10^30; floats keep 16 (they gave 0.0093,
+    the true value is -0.0901). 2^60 is a double exactly: its value is given, and right."""
+    code, out, err = invoke("grad", "sin(10^30*x)", "--at", "x=1", "--format", "json")
+    record = json.loads(out)
+    assert code == 4 and err == "" and record["value"] is None
+    assert "not exactly a double" in record["notes"][0]
+    code, out, _ = invoke("grad", "sin(2^60*x)", "--at", "x=1", "--format", "json")
+    assert code == 0 and math.isclose(json.loads(out)["value"], -0.8306492176372546, rel_tol=1e-9)

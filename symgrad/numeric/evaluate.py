@@ -75,7 +75,10 @@ def _values(exprs, symbols, point) -> list[float | None]:
     A real value too large for a float is None too (its note says so)."""
     raw = compile_exprs(list(exprs), symbols)(*point)
     found = [finite_or_none(v) for v in raw]
-    missing = [i for i, v in enumerate(found) if v is None]
+    for i, e in enumerate(exprs):
+        if rounded_periods([e]):  # a float of sin(10^30*x) is any number: none is given
+            found[i] = None
+    missing = [i for i, v in enumerate(found) if v is None and not rounded_periods([exprs[i]])]
     if missing:
         exact = precise.values([exprs[i] for i in missing], dict(zip(symbols, point)))
         for i, v in zip(missing, exact):
@@ -148,6 +151,13 @@ def _why_undefined(expression, entries, symbols, point, exact, found) -> list[st
     huge = huge_numbers([expression, *entries])
     if huge:
         return huge
+    rounded = rounded_periods([expression, *entries])
+    if rounded:
+        return [
+            f"{number_name(n)} is not exactly a double, and a sine or cosine of it depends on "
+            "every digit: its value cannot be computed in floating point"
+            for n in rounded
+        ]
     reasons = violated(domain_conditions(expression), symbols, point, exact) or violated(
         domain_conditions(expression, *entries), symbols, point, exact
     )
@@ -170,3 +180,30 @@ def huge_numbers(exprs) -> list[str]:
         "it cannot be computed in floating point"
         for n in beyond_doubles(exprs)
     ]
+
+
+_PERIODIC = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
+
+
+def rounded_periods(exprs) -> list[sp.Integer]:
+    """Whole numbers inside a periodic function that no double holds exactly: sin(10^30*x)
+    depends on every digit of 10^30, and a double keeps 16 of them.
+
+    >>> from symgrad import parse
+    >>> rounded_periods([parse("sin(10^30*x)")]), rounded_periods([parse("sin(2^60*x) + 10^30*x")])
+    ([1000000000000000000000000000000], [])
+    """
+    found = []
+    for e in exprs:
+        for f in e.atoms(*_PERIODIC):
+            for n in f.args[0].atoms(sp.Integer):
+                if abs(n) > 2**53 and _rounds(n):
+                    found.append(n)
+    return list(dict.fromkeys(found))
+
+
+def _rounds(n: sp.Integer) -> bool:
+    try:
+        return int(float(n)) != int(n)
+    except OverflowError:
+        return False  # past a double altogether: huge_numbers says so
