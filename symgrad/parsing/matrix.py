@@ -22,7 +22,6 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import NamedTuple
 
 import sympy as sp
 
@@ -32,6 +31,7 @@ from symgrad.limits import FROM_FILE, Limits, current_limits
 from symgrad.parsing import matrix_tree as E
 from symgrad.parsing.matrix_shapes import SCALAR, Dim, Shape, parse_shapes, vector
 from symgrad.parsing.matrix_tree import Node
+from symgrad.parsing.plain import Token, _Cursor
 
 MAX_MATRIX_POWER = 64  # the derivative of A^k has k terms
 
@@ -82,12 +82,6 @@ MATRIX_FUNCTIONS = {
 }
 # functions whose arguments are sizes, not expressions
 SIZE_FUNCTIONS = ("ones", "zeros", "eye", "onehot")
-
-
-class Token(NamedTuple):
-    kind: str
-    text: str
-    column: int
 
 
 def tokenize(text: str, limits: Limits) -> list[Token]:
@@ -169,7 +163,7 @@ def parse_matrix(
     return node
 
 
-class _Parser:
+class _Parser(_Cursor):
     def __init__(self, text: str, shapes: dict[str, Shape], limits: Limits):
         self.text = text
         self.shapes = shapes
@@ -184,17 +178,6 @@ class _Parser:
     def peek(self, ahead: int = 0) -> Token:
         return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
 
-    def advance(self) -> Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def is_op(self, tok: Token, *ops: str) -> bool:
-        return tok.kind == "op" and tok.text in ops
-
-    def error(self, message: str, tok: Token) -> ParseError:
-        return ParseError(message, column=tok.column, source=self.text)
-
     def at(self, tok: Token, build, *args):
         """``build(*args)``; a shape error gets the column of ``tok``."""
         try:
@@ -204,15 +187,6 @@ class _Parser:
                 err.column = tok.column
                 err.source = self.text
             raise
-
-    def enter(self, tok: Token) -> None:
-        self.depth += 1
-        if self.depth > self.limits.max_depth:
-            raise LimitError(
-                f"nesting deeper than {self.limits.max_depth} levels (raise it with --max-depth)",
-                column=tok.column,
-                source=self.text,
-            )
 
     def leave(self) -> None:
         self.depth -= 1
@@ -409,18 +383,6 @@ class _Parser:
         if tok.kind == "sup":
             raise self.error("a superscript needs something to raise, as in x²", tok)
         raise self.error(f"unexpected {tok.text!r}: expected a number, a name or '('", tok)
-
-    def expect_close(self, opening: Token) -> None:
-        tok = self.peek()
-        if self.is_op(tok, ")"):
-            self.advance()
-            return
-        if tok.kind == "end":
-            raise self.error(
-                f"unbalanced parenthesis: the '(' at column {opening.column} is never closed",
-                opening,
-            )
-        raise self.error(f"expected ')' or an operator, found {tok.text!r}", tok)
 
     def number(self, tok: Token) -> Node:
         text = normalize_name(tok.text).lower()

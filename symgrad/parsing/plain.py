@@ -390,20 +390,16 @@ def _coefficient(expr: sp.Expr) -> sp.Expr | None:
     return None
 
 
-class _Parser:
-    def __init__(self, text: str, limits: Limits):
-        self.text = text
-        self.limits = limits
-        self.tokens = tokenize(text, limits)
-        self.i = 0
-        self.depth = 0
-        self.functions = function_table()
-        self.constants = constants()
-        self.raw = len(text) >= RAW_MIN_CHARS
-        self.floats: dict[str, sp.Float] = {}
-        self.names: set[str] = set()  # every variable read, cancelled from the tree or not
+class _Cursor:
+    """Reading a list of tokens: what the grammars (plain, and with shapes in
+    ``symgrad.parsing.matrix``) share. A subclass sets ``text``, ``limits``, ``tokens``, ``i``
+    (the next token) and ``depth`` (the nesting so far)."""
 
-    # ------------------------------------------------------------ helpers
+    text: str
+    limits: Limits
+    tokens: list[Token]
+    i: int
+    depth: int
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -427,6 +423,38 @@ class _Parser:
                 column=tok.column,
                 source=self.text,
             )
+
+    def expect_close(self, opening: Token) -> None:
+        tok = self.peek()
+        if self.is_op(tok, ")"):
+            self.advance()
+            return
+        if tok.kind == "end":
+            raise self.error(
+                f"unbalanced parenthesis: the '(' at column {opening.column} is never closed",
+                opening,
+            )
+        raise self.error(f"expected ')' or an operator, found {tok.text!r}", tok)
+
+
+class _Parser(_Cursor):
+    def __init__(self, text: str, limits: Limits):
+        self.text = text
+        self.limits = limits
+        self.tokens = tokenize(text, limits)
+        self.i = 0
+        self.depth = 0
+        self.functions = function_table()
+        self.constants = constants()
+        self.raw = len(text) >= RAW_MIN_CHARS
+        self.floats: dict[str, sp.Float] = {}
+        self.names: set[str] = set()  # every variable read, cancelled from the tree or not
+
+    # ------------------------------------------------------------ helpers
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
 
     # ------------------------------------------------------------ grammar
 
@@ -647,18 +675,6 @@ class _Parser:
         if tok.kind == "sup":
             raise self.error("a superscript needs something to raise, as in x²", tok)
         raise self.error(f"unexpected {tok.text!r}: expected a number, a name or '('", tok)
-
-    def expect_close(self, opening: Token) -> None:
-        tok = self.peek()
-        if self.is_op(tok, ")"):
-            self.advance()
-            return
-        if tok.kind == "end":
-            raise self.error(
-                f"unbalanced parenthesis: the '(' at column {opening.column} is never closed",
-                opening,
-            )
-        raise self.error(f"expected ')' or an operator, found {tok.text!r}", tok)
 
     def number(self, tok: Token) -> sp.Expr:
         text = normalize_name(tok.text).lower()  # NFKC: full-width digits become ASCII
