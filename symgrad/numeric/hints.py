@@ -28,28 +28,46 @@ def equivalent(claim: sp.Expr, true: sp.Expr) -> bool:
     return diff is not None and diff == 0
 
 
+def factor_hint(c: np.ndarray, t: np.ndarray) -> str | None:
+    """Where the claim's values ``c`` are the derivative's ``t`` times one constant at every
+    point (two at least): that factor, a sign error, or a claim of 0."""
+    with np.errstate(all="ignore"):
+        nonzero = np.abs(t) > 1e-12
+        if np.count_nonzero(nonzero) < 2:
+            return None
+        ratio = c[nonzero] / t[nonzero]
+        r0 = ratio[0]
+        if not np.all(np.abs(ratio - r0) <= 1e-9 * max(1.0, abs(r0))):
+            return None
+    if abs(r0) < 1e-12:
+        return "the claim is 0 here but the derivative is not"
+    if abs(r0 + 1) <= 1e-9:
+        return "off by a factor of -1 (a sign error)"
+    return f"off by a factor of {fmt_number(float(f'{r0:.10g}'))}"
+
+
+def constant_shift(c: np.ndarray, t: np.ndarray) -> str | None:
+    """Where the derivative's values ``t`` are the claim's ``c`` plus one constant at every
+    point (two at least): ``the claim + 2``, as the end of a hint."""
+    if len(c) < 2:
+        return None
+    with np.errstate(all="ignore"):
+        shift = t - c
+        if not np.all(np.abs(shift - shift[0]) <= 1e-9 * max(1.0, abs(shift[0]))):
+            return None
+    sign = "-" if shift[0] < 0 else "+"
+    return f"the claim {sign} {fmt_number(abs(shift[0]))}"
+
+
 def hint(claim, true, c: np.ndarray, t: np.ndarray) -> str | None:
     """What differs, where that is cheap to see: a constant factor, a constant term, a
     missing or extra factor, a missing term."""
-    with np.errstate(all="ignore"):
-        nonzero = np.abs(t) > 1e-12
-        if np.count_nonzero(nonzero) >= 2:
-            ratio = c[nonzero] / t[nonzero]
-            r0 = ratio[0]
-            if np.all(np.abs(ratio - r0) <= 1e-9 * max(1.0, abs(r0))):
-                if r0 == 0 or abs(r0) < 1e-12:
-                    return "the claim is 0 here but the derivative is not"
-                if abs(r0 + 1) <= 1e-9:
-                    return "off by a factor of -1 (a sign error)"
-                return f"off by a factor of {fmt_number(float(f'{r0:.10g}'))}"
-        if len(c) >= 2:
-            shift = t - c
-            if np.all(np.abs(shift - shift[0]) <= 1e-9 * max(1.0, abs(shift[0]))):
-                sign = "-" if shift[0] < 0 else "+"
-                return (
-                    f"off by a constant: the derivative is the claim {sign} "
-                    f"{fmt_number(abs(shift[0]))}"
-                )
+    found = factor_hint(c, t)
+    if found is not None:
+        return found
+    shifted = constant_shift(c, t)
+    if shifted is not None:
+        return f"off by a constant: the derivative is {shifted}"
     # cancel, not simplify: rational arithmetic is quick, and a hint is only a hint
     small = 6
     if claim != 0 and true != 0:

@@ -30,8 +30,8 @@ from symgrad.derive.matrix import (
 )
 from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.functions import function_table
-from symgrad.notation import fmt_number
 from symgrad.numeric.check import CLAIM_ATOL, CLAIM_RTOL, DEFAULT_ATOL, DEFAULT_RTOL, STEP
+from symgrad.numeric.hints import constant_shift, factor_hint
 from symgrad.numeric.matrix import Compiled, load_point, nested, point_arrays
 from symgrad.parsing import matrix_tree as E
 from symgrad.parsing.matrix_shapes import Shape, dim_names, parse_dims, shape_text, transposed
@@ -503,27 +503,15 @@ def _hint(claim: Node, true: Node, cs: list[np.ndarray], ts: list[np.ndarray]) -
     transpose, a constant term."""
     c = np.concatenate([a.reshape(-1) for a in cs])
     t = np.concatenate([a.reshape(-1) for a in ts])
-    with np.errstate(all="ignore"):
-        nonzero = np.abs(t) > 1e-12
-        if np.count_nonzero(nonzero) >= 2:
-            ratio = c[nonzero] / t[nonzero]
-            r0 = ratio[0]
-            if np.all(np.abs(ratio - r0) <= 1e-9 * max(1.0, abs(r0))):
-                if abs(r0) < 1e-12:
-                    return "the claim is 0 here but the derivative is not"
-                if abs(r0 + 1) <= 1e-9:
-                    return "off by a factor of -1 (a sign error)"
-                return f"off by a factor of {fmt_number(float(f'{r0:.10g}'))}"
-        square = [a.shape[0] == a.shape[1] and a.shape[0] > 1 for a in cs]
-        if all(square):
-            transposed_ = np.concatenate([a.T.reshape(-1) for a in cs])
+    found = factor_hint(c, t)
+    if found is not None:
+        return found
+    if all(a.shape[0] == a.shape[1] and a.shape[0] > 1 for a in cs):
+        transposed_ = np.concatenate([a.T.reshape(-1) for a in cs])
+        with np.errstate(all="ignore"):
             if np.all(np.abs(transposed_ - t) <= CLAIM_ATOL + CLAIM_RTOL * np.abs(t)):
                 return f"the claim is the transpose of the derivative: try {E.transpose(claim)}"
-        shift = t - c
-        if len(c) >= 2 and np.all(np.abs(shift - shift[0]) <= 1e-9 * max(1.0, abs(shift[0]))):
-            sign = "-" if shift[0] < 0 else "+"
-            return (
-                f"off by a constant in every entry: the derivative is the claim {sign} "
-                f"{fmt_number(abs(shift[0]))}"
-            )
+    shifted = constant_shift(c, t)
+    if shifted is not None:
+        return f"off by a constant in every entry: the derivative is {shifted}"
     return None
