@@ -75,10 +75,10 @@ def _values(exprs, symbols, point) -> list[float | None]:
     A real value too large for a float is None too (its note says so)."""
     raw = compile_exprs(list(exprs), symbols)(*point)
     found = [finite_or_none(v) for v in raw]
-    for i, e in enumerate(exprs):
-        if rounded_periods([e]):  # a float of sin(10^30*x) is any number: none is given
-            found[i] = None
-    missing = [i for i, v in enumerate(found) if v is None and not rounded_periods([exprs[i]])]
+    # a float of sin(10^30*x) is any number, and so is one at 50 digits: none is given
+    rounded = {i for i, e in enumerate(exprs) if rounded_periods([e])}
+    found = [None if i in rounded else v for i, v in enumerate(found)]
+    missing = [i for i, v in enumerate(found) if v is None and i not in rounded]
     if missing:
         exact = precise.values([exprs[i] for i in missing], dict(zip(symbols, point)))
         for i, v in zip(missing, exact):
