@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 
 from symgrad import gradient, parse
 from symgrad.derive.forms import tidy
+from symgrad.derive.forward import differentiate
 from symgrad.derive.partial import natural_key, variables
 from symgrad.errors import InputError, LimitError, SymgradError, VariableError
 from symgrad.functions import symbol
 from symgrad.notation import expr_text
+from tests.combinations import cases
 from tests.reference import central_difference, close, numeric
+from tests.strategies import expressions
 
 w, x, y, b = (symbol(n) for n in "wxyb")
 
@@ -261,3 +264,35 @@ def test_floats_print_shortest_and_reparse_and_past_double_range_are_refused():
         assert len(expr_text(expr)) < 30
     with pytest.raises(LimitError, match="double"):
         parse("1e4000*x")
+
+
+def _typed(text: str) -> tuple[sp.Expr, tuple[sp.Symbol, ...]] | None:
+    try:
+        expr = parse(text)
+    except SymgradError:
+        return None
+    if isinstance(expr, sp.MatrixBase):
+        return None
+    return expr, variables(expr)
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda c: f"{c.function}-{c.form}")
+def test_differentiate_builds_what_sympy_diff_builds(case):
+    """The node-by-node rules (symgrad.derive.forward) give the very expression sympy.diff
+    gives, first and second order, for every function of the table alone and composed."""
+    expr, chosen = _typed(case.text)
+    for v in chosen[:2]:
+        first = differentiate(expr, v)
+        assert first == sp.diff(expr, v)
+        for u in chosen[:2]:
+            assert differentiate(first, u) == sp.diff(first, u)
+
+
+@given(expressions)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_differentiate_agrees_with_sympy_diff_on_random_input(text):
+    typed = _typed(text)
+    assume(typed is not None and len(str(typed[0])) < 400)
+    expr, chosen = typed
+    for v in chosen:
+        assert differentiate(expr, v) == sp.diff(expr, v)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sympy as sp
-
 from symgrad.derive.forms import tidy
+from symgrad.derive.forward import differentiate
 from symgrad.derive.partial import (
     ExprLike,
     WrtLike,
@@ -32,9 +31,11 @@ def hessian(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Hessia
     expr = as_expr(expr)
     require_scalar(expr, "a Hessian")
     chosen, notes = choose_wrt(expr, wrt)
-    first = [sp.diff(expr, v) for v in chosen]
+    first = [differentiate(expr, v) for v in chosen]
     n = len(chosen)
-    upper = {(i, j): tidy(sp.diff(first[i], chosen[j])) for i in range(n) for j in range(i, n)}
+    upper = {
+        (i, j): tidy(differentiate(first[i], chosen[j])) for i in range(n) for j in range(i, n)
+    }
     matrix = tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
     if cse:
         definitions, matrix = _shared(expr, matrix)
@@ -54,7 +55,7 @@ def jacobian(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Jacob
     """
     expr = as_expr(expr)
     chosen, notes = choose_wrt(expr, wrt)
-    matrix = tuple(tuple(tidy(sp.diff(f, v)) for v in chosen) for f in outputs(expr))
+    matrix = tuple(tuple(tidy(differentiate(f, v)) for v in chosen) for f in outputs(expr))
     if cse:
         definitions, matrix = _shared(expr, matrix)
         return Jacobian(expr, chosen, matrix, cse=definitions, notes=notes)
@@ -110,5 +111,5 @@ def derivative(expr: ExprLike, wrt: WrtLike = None, order: int = 1) -> Derivativ
     check_order(len(chosen))
     result = expr
     for v in chosen:
-        result = sp.diff(result, v)
+        result = differentiate(result, v)
     return Derivative(expression=expr, wrt=chosen, derivative=tidy(result), notes=notes)

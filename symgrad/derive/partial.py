@@ -10,6 +10,7 @@ from typing import Union
 import sympy as sp
 
 from symgrad.derive.forms import tidy
+from symgrad.derive.forward import differentiate
 from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.functions import constants, function_table, normalize_name, symbol
 from symgrad.notation import expr_text
@@ -165,7 +166,7 @@ def gradient(expr: ExprLike, wrt: WrtLike = None, *, cse: bool = False) -> Gradi
             return Gradient(expr, chosen, sweep.gradient, cse=sweep.definitions, notes=notes)
         partials = expand_names(sweep.definitions, sweep.gradient)
         return Gradient(expr, chosen, tuple(tidy(p) for p in partials), notes=notes)
-    partials = tuple(tidy(sp.diff(expr, v)) for v in chosen)
+    partials = tuple(tidy(differentiate(expr, v)) for v in chosen)
     return Gradient(expression=expr, wrt=chosen, partials=partials, notes=notes)
 
 

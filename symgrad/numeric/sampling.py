@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
+from symgrad.derive.forward import differentiate
 from symgrad.functions import entry_of
 from symgrad.numeric.compile import compile_exprs
 from symgrad.numeric.domain import domain_conditions, kinks, nodes
@@ -86,7 +87,7 @@ def near_features(
     ][:MAX_PAIRS]
     if not pairs:
         return np.empty((len(symbols), 0))
-    slopes = [sp.diff(subjects[i], symbols[j]) for i, j in pairs]
+    slopes = [differentiate(subjects[i], symbols[j]) for i, j in pairs]
     fn = compile_exprs([*subjects, *slopes], symbols)
     m = ROOTS_PER_PAIR
     n = m * len(pairs)
