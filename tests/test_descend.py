@@ -11,7 +11,7 @@ import pytest
 
 from symgrad.errors import InputError, VariableError
 from symgrad.numeric.descend import DEFAULTS, OPTIMIZERS, descend
-from symgrad.printing.learn import descent_json, descent_text
+from symgrad.printing import render
 
 QUARTIC = "x^4 - 3*x^2 + x"
 ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
@@ -129,7 +129,7 @@ def test_json_records_match_the_schema():
         (ROSENBROCK, "x=-1.5,y=2", {"optimizer": "adam", "steps": 30}),
         ("x^2", "x=1", {"lr": 1.5}),  # diverged: huge numbers, still finite JSON
     ]:
-        records = descent_json(descend(text, start, **options), source=text)
+        records = render(descend(text, start, **options), "json", source=text)
         lines = [json.dumps(r, allow_nan=False) for r in records]  # finite numbers only
         parsed = [json.loads(line) for line in lines]
         for r in parsed[:-1]:
@@ -141,7 +141,7 @@ def test_json_records_match_the_schema():
 
 def test_text_shows_every_kth_row_and_the_verdict():
     result = descend(QUARTIC, "x=2", lr=0.01, momentum=0.9)
-    lines = descent_text(result)
+    lines = render(result, "text")
     assert lines[-1].startswith("converged after 283 steps: x=-1.30")
     assert 15 <= len(lines) <= 30
     assert all("\x1b" not in line for line in lines)

@@ -300,10 +300,10 @@ def test_json_record_matches_the_schema_and_reparses(text):
     import json
 
     jsonschema = pytest.importorskip("jsonschema")
-    from symgrad.printing.learn import explanation_json
+    from symgrad.printing import render
 
     result = explain_at(text, at={v.name: 0.5 for v in variables(parse(text))})
-    record = json.loads(json.dumps(explanation_json(result, text), allow_nan=False))
+    record = json.loads(json.dumps(render(result, "json", source=text), allow_nan=False))
     jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/explain"}).validate(record)
     for step in record["steps"]:  # every expression string re-parses to the step's expression
         k = record["steps"].index(step)
@@ -317,9 +317,9 @@ def test_json_record_matches_the_schema_and_reparses(text):
 
 
 def test_text_numbers_the_steps_and_names_each_rule():
-    from symgrad.printing.learn import explanation_text
+    from symgrad.printing import render
 
-    lines = explanation_text(explain("y*log(w*x + b)", "w"))
+    lines = render(explain("y*log(w*x + b)", "w"), "text")
     assert lines[:3] == ["f = y*log(b + w*x)", "where u = b + w*x", "df/dw:"]
     assert lines[3].startswith("  1. d/du log(u) = 1/u")
     assert "chain rule, dF/du*du/dw" in lines[5]
@@ -328,18 +328,18 @@ def test_text_numbers_the_steps_and_names_each_rule():
 
 
 def test_latex_is_one_aligned_derivation_per_partial():
-    from symgrad.printing.learn import explanation_latex
+    from symgrad.printing import render
 
-    blocks = explanation_latex(explain("sigmoid(w*x + b)", "w,b"))
+    blocks = render(explain("sigmoid(w*x + b)", "w,b"), "latex")
     assert len(blocks) == 2
     assert all(b.startswith("\\begin{aligned}") and b.endswith("\\end{aligned}") for b in blocks)
     assert "u &= b + w x" in blocks[0] and "\\text{chain}" in blocks[0]
 
 
 def test_pretty_has_the_steps_and_the_graph_table():
-    from symgrad.printing.learn import explanation_pretty
+    from symgrad.printing import render
 
-    blocks = explanation_pretty(explain_at("w*x + b", "w,b", at="w=2,x=3,b=1"))
+    blocks = render(explain_at("w*x + b", "w,b", at="w=2,x=3,b=1"), "pretty")
     roles = [role for role, _ in blocks]
     assert roles[0] == "header" and "result" in roles
     table = next(text for role, text in blocks if text.startswith("backward pass"))
@@ -350,10 +350,10 @@ def test_dot_source_has_a_node_per_value_and_an_edge_per_local_derivative():
     import re
 
     from symgrad.errors import InputError
-    from symgrad.printing.learn import explanation_dot
+    from symgrad.printing import render
 
     result = explain_at("sigmoid(w*x + b)", "w,b", at="w=0.5,x=2,b=-1")
-    source = "\n".join(explanation_dot(result))
+    source = "\n".join(render(result, "dot"))
     assert source.startswith("digraph backward {") and source.endswith("}")
     nodes = re.findall(r'^  "([^"]+)" \[label=', source, re.M)
     edges = re.findall(r'^  "([^"]+)" -> "([^"]+)"', source, re.M)
@@ -361,7 +361,7 @@ def test_dot_source_has_a_node_per_value_and_an_edge_per_local_derivative():
     assert len(edges) == sum(len(n.local) for n in result.graph.nodes)
     assert 'label="w\\nvalue 0.5\\ngrad 0.5"' in source
     with pytest.raises(InputError, match="--at"):
-        explanation_dot(explain("w*x", "w"))
+        render(explain("w*x", "w"), "dot")
 
 
 def test_with_a_point_a_derivation_too_long_to_read_still_gives_the_backward_pass():

@@ -18,7 +18,7 @@ from symgrad.derive.partial import variables
 from symgrad.errors import InputError, SymgradError, VariableError
 from symgrad.functions import symbol
 from symgrad.numeric.plotdata import around_path, field, parse_range, sample
-from symgrad.printing.learn import field_json, plot_json
+from symgrad.printing import render
 from symgrad.printing.plot import save_descent, save_plot, terminal_chart
 from tests.test_differentiate import _expressions
 
@@ -183,11 +183,11 @@ def schema():
 def test_plot_and_field_json_match_the_schema_and_the_samples():
     jsonschema = pytest.importorskip("jsonschema")
     data = sample("1/x", "x", (-1, 1), points=4)
-    record = json.loads(json.dumps(plot_json(data, "1/x"), allow_nan=False))
+    record = json.loads(json.dumps(render(data, "json", source="1/x"), allow_nan=False))
     jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/plot"}).validate(record)
     assert record["x"] == list(data.x) and record["breaks"]["f"] == [1]
     grid = field("x*y", "x,y", (-1, 1), points=3)
-    record = json.loads(json.dumps(field_json(grid, "x*y"), allow_nan=False))
+    record = json.loads(json.dumps(render(grid, "json", source="x*y"), allow_nan=False))
     jsonschema.Draft202012Validator({**schema(), "$ref": "#/$defs/field"}).validate(record)
     assert record["gradient"][0][0] == [-1.0, -1.0, -1.0]  # df/dx = y, y = -1 on row 0
 
@@ -261,6 +261,7 @@ def test_the_drawing_modules_import_no_plotting_library_until_they_draw():
     code = (
         "import sys\n"
         "import symgrad.printing.plot, symgrad.printing.learn, symgrad.numeric.plotdata\n"
+        "import symgrad.printing.text, symgrad.printing.json, symgrad.printing.pretty\n"
         "print(sorted(m for m in ('matplotlib', 'plotille') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

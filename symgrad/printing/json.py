@@ -23,6 +23,7 @@ from symgrad.results import (
     FieldData,
     Gradient,
     GradientAt,
+    Graph,
     Hessian,
     Jacobian,
     MatrixCheckResult,
@@ -332,35 +333,144 @@ def _finite(data: Any) -> Any:
 
 
 # ---------------------------------------------------------------- explain, plot, descend
-# (bodies in symgrad.printing.learn, one function per result and format)
 
 
-def explanation(result: Explanation, source: str | None) -> dict:
-    from symgrad.printing.learn import explanation_json
+def explanation(result: Explanation, source: str | None) -> dict[str, Any]:
+    """The JSON record: ``names``, ``steps`` (rule, of, wrt, derivative, variable, uses,
+    local), ``gradient``; with a point ``at``, ``value``, ``gradient_value``, ``graph``."""
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record["expression"] = expr_text(result.expression)
+    record["wrt"] = [v.name for v in result.wrt]
+    record["names"] = {n.name: expr_text(d) for n, d in result.names}
+    record["steps"] = [
+        {
+            "rule": s.rule,
+            "of": expr_text(s.of),
+            "wrt": s.wrt.name,
+            "derivative": expr_text(s.derivative),
+            "variable": s.variable.name,
+            "uses": [i + 1 for i in s.uses],
+            "local": s.local,
+        }
+        for s in result.steps
+    ]
+    record["gradient"] = [expr_text(p) for p in result.partials]
+    if result.graph is not None:
+        record["at"] = dict(result.at or {})
+        record["value"] = result.value
+        record["gradient_value"] = list(result.gradient_value or ())
+        record["graph"] = graph_json(result.graph)
+    record["notes"] = list(result.notes)
+    return record
 
-    return explanation_json(result, source)
+
+def graph_json(graph: Graph) -> dict[str, Any]:
+    return {
+        "output": graph.output,
+        "nodes": [
+            {
+                "id": n.id,
+                "op": n.op,
+                "expression": expr_text(n.expression),
+                "inputs": list(n.inputs),
+                "value": n.value,
+                "grad": n.grad,
+                "leaf": n.leaf,
+                "requires_grad": n.requires_grad,
+                "local": [
+                    {"input": e.input, "derivative": expr_text(e.derivative), "value": e.value}
+                    for e in n.local
+                ],
+            }
+            for n in graph.nodes
+        ],
+    }
 
 
-def plot(result: PlotData, source: str | None) -> dict:
-    from symgrad.printing.learn import plot_json
-
-    return plot_json(result, source)
-
-
-def field(result: FieldData, source: str | None) -> dict:
-    from symgrad.printing.learn import field_json
-
-    return field_json(result, source)
-
-
-def descent(result: Descent, source: str | None) -> list[dict]:
-    """Several records: one per step of the path, then the verdict (JSON Lines)."""
-    from symgrad.printing.learn import descent_json
-
-    return descent_json(result, source)
+def plot(result: PlotData, source: str | None) -> dict[str, Any]:
+    """The sampled data: ``x``, ``f``, ``gradient`` (df/dx values), where lines break, kinks."""
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record["expression"] = expr_text(result.expression)
+    record["wrt"] = [v.name for v in result.wrt]
+    record["at"] = dict(result.at)
+    f, d = result.curves
+    record["partial"] = expr_text(d.expression)
+    record["x"] = list(result.x)
+    record["f"] = list(f.values)
+    record["gradient"] = [list(d.values)]
+    record["breaks"] = {"f": list(f.breaks), "gradient": list(d.breaks)}
+    record["kinks"] = [{"x": k.x, "value": k.value, "jump": k.jump} for k in result.kinks]
+    record["notes"] = list(result.notes)
+    return record
 
 
-def picture(result: Picture, source: str | None) -> dict:
-    from symgrad.printing.learn import picture_json
+def field(result: FieldData, source: str | None) -> dict[str, Any]:
+    """The grid data: ``x``, ``y``, ``f[j][i]`` at ``(x[i], y[j])``, ``gradient`` (two grids)."""
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    record["expression"] = expr_text(result.expression)
+    record["wrt"] = [v.name for v in result.wrt]
+    record["at"] = dict(result.at)
+    record["partials"] = [expr_text(p) for p in result.partials]
+    record["x"] = list(result.x)
+    record["y"] = list(result.y)
+    record["f"] = [list(row) for row in result.f]
+    record["gradient"] = [[list(row) for row in grid] for grid in result.gradient]
+    record["notes"] = list(result.notes)
+    return record
 
-    return picture_json(result, source)
+
+def descent(result: Descent, source: str | None) -> list[dict[str, Any]]:
+    """JSON Lines: one ``step`` record per state of the path, then the ``descent`` record."""
+    names = [v.name for v in result.wrt]
+    records: list[dict[str, Any]] = [
+        {
+            "record": "step",
+            "step": s.step,
+            "point": dict(zip(names, s.point)),
+            "value": _num(s.value),
+            "gradient": [_num(g) for g in s.gradient],
+            "gradient_norm": _num(s.gradient_norm),
+        }
+        for s in result.path
+    ]
+    summary: dict[str, Any] = {"record": "descent"}
+    if source is not None:
+        summary["input"] = source
+    last = result.final
+    summary.update(
+        {
+            "expression": expr_text(result.expression),
+            "wrt": names,
+            "gradient": [expr_text(p) for p in result.partials],
+            "optimizer": result.optimizer,
+            "lr": result.lr,
+            "momentum": result.momentum,
+            "max_steps": result.steps,
+            "tol": result.tol,
+            "from": dict(result.start),
+            "verdict": result.verdict,
+            "steps": last.step,
+            "point": {k: _num(v) for k, v in result.point.items()},
+            "value": _num(last.value),
+            "gradient_norm": _num(last.gradient_norm),
+            "notes": list(result.notes),
+        }
+    )
+    records.append(summary)
+    return records
+
+
+def _num(value: float) -> float | None:
+    import math
+
+    return value if math.isfinite(value) else None
+
+
+def picture(result: Picture, source: str | None) -> dict[str, Any]:
+    record: dict[str, Any] = {} if source is None else {"input": source}
+    what = result.what
+    record["expression"] = expr_text(what.expression)
+    record["wrt"] = [v.name for v in what.wrt]
+    record["file"] = str(result.path)
+    record["picture_format"] = result.format
+    return record

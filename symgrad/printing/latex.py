@@ -198,13 +198,24 @@ def matrix_check(result: MatrixCheckResult) -> list[str]:
         lines.append(f"{partial} {relation} {latex(claim.claim)}")
     return lines
 # ---------------------------------------------------------------- explain, plot, descend
-# (bodies in symgrad.printing.learn, one function per result and format)
 
 
 def explanation(result: Explanation) -> list[str]:
-    from symgrad.printing.learn import explanation_latex
-
-    return explanation_latex(result)
+    """One ``aligned`` derivation per partial (inner names first)."""
+    out = []
+    names = [rf"{expr_latex(n)} &= {expr_latex(d)}" for n, d in result.names]
+    for var in result.wrt:
+        rows = list(names)
+        for step in result.steps:
+            if step.variable != var:
+                continue
+            if step.rule in ("substitute", "tidy"):
+                lhs = rf"\frac{{\partial f}}{{\partial {expr_latex(var)}}}"
+            else:
+                lhs = rf"\frac{{d}}{{d {expr_latex(step.wrt)}}} \left({expr_latex(step.of)}\right)"
+            rows.append(rf"{lhs} &= {expr_latex(step.derivative)} && \text{{{step.rule}}}")
+        out.append("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
+    return out
 
 
 def unsupported(result) -> list[str]:

@@ -31,6 +31,15 @@ from symgrad.printing.common import (
     partial_pretty,
     softmax_outputs,
 )
+from symgrad.printing.learn import (
+    every,
+    graph_table,
+    names_lines,
+    path_rows,
+    settings_text,
+    step_line,
+    verdict_line,
+)
 from symgrad.results import (
     CheckResult,
     Code,
@@ -354,13 +363,31 @@ def color_wanted() -> bool:
 
 
 # ---------------------------------------------------------------- explain, plot, descend
-# (bodies in symgrad.printing.learn, one function per result and format)
 
 
 def explanation(result: Explanation, width: int) -> Blocks:
-    from symgrad.printing.learn import explanation_pretty
-
-    return explanation_pretty(result, width)
+    """(role, block) pairs: the expression, the names, numbered steps per partial (the last
+    one as the result), and the graph as a table."""
+    blocks = [("header", labelled("parsed as  f", result.expression, width))]
+    if result.names:
+        blocks.append(("note", "\n".join(names_lines(result))))
+    for var in result.wrt:
+        numbered = [(k, s) for k, s in enumerate(result.steps) if s.variable == var]
+        lines = [step_line(k + 1, s, result.steps) for k, s in numbered[:-1]]
+        if lines:
+            blocks.append(("partial", f"∂f/∂{var.name}:\n" + "\n".join("  " + x for x in lines)))
+        k, last = numbered[-1]
+        blocks.append(("result", step_line(k + 1, last, result.steps)))
+    if result.graph is not None:
+        table = "\n".join(graph_table(result.graph))
+        blocks.append(("partial", f"backward pass at {point_text(result.at)}:\n{table}"))
+        values = ", ".join(
+            f"{v.name}.grad = {fmt_number(x)}"
+            for v, x in zip(result.wrt, result.gradient_value or ())
+        )
+        blocks.append(("result", f"f = {fmt_number(result.value)};  {values}"))
+    blocks += [("note", note) for note in result.notes]
+    return blocks
 
 
 def plot(result: PlotData, width: int) -> Blocks:
@@ -374,12 +401,17 @@ def field(result: FieldData, width: int) -> Blocks:
 
 
 def descent(result: Descent, width: int) -> Blocks:
-    from symgrad.printing.learn import descent_pretty
-
-    return descent_pretty(result, width)
+    stride = every(result)
+    how = f"{settings_text(result)} from {point_text(result.start)}"
+    blocks = [
+        ("header", labelled("parsed as  f", result.expression, width)),
+        ("note", f"{how}; a row every {stride} steps" if stride > 1 else how),
+        ("partial", "\n".join(path_rows(result, stride))),
+        ("result", verdict_line(result)),
+    ]
+    blocks += [("note", n) for n in result.notes]
+    return blocks
 
 
 def picture(result: Picture, width: int) -> Blocks:
-    from symgrad.printing.learn import picture_text
-
-    return [("result", line) for line in picture_text(result)]
+    return [("result", line) for line in plain.picture(result)]

@@ -10,6 +10,15 @@ from symgrad.printing.common import (
     matrix_entries,
     partial_text,
 )
+from symgrad.printing.learn import (
+    graph_table,
+    names_lines,
+    path_rows,
+    picture_what,
+    settings_text,
+    step_line,
+    verdict_line,
+)
 from symgrad.results import (
     CheckResult,
     ClaimVerdict,
@@ -302,13 +311,26 @@ def matrix_check(result: MatrixCheckResult) -> list[str]:
     lines.append(matrix_check_summary(result))
     return lines + notes((*grad.notes, *result.notes))
 # ---------------------------------------------------------------- explain, plot, descend
-# (bodies in symgrad.printing.learn, one function per result and format)
 
 
 def explanation(result: Explanation) -> list[str]:
-    from symgrad.printing.learn import explanation_text
-
-    return explanation_text(result)
+    """Plain lines: f, the inner names, each partial's numbered steps, the graph at a point."""
+    lines = [f"f = {expr_text(result.expression)}"]
+    lines += names_lines(result)
+    for var in result.wrt:
+        lines.append(f"df/d{var.name}:")
+        steps = result.steps
+        for k, step in enumerate(steps):
+            if step.variable == var:
+                lines.append("  " + step_line(k + 1, step, steps))
+    if result.graph is not None:
+        lines.append(f"backward pass at {point_text(result.at)}:")
+        lines += ["  " + row for row in graph_table(result.graph)]
+        lines.append(f"  f = {fmt_number(result.value)}")
+        for v, value in zip(result.wrt, result.gradient_value or ()):
+            lines.append(f"  {v.name}.grad = df/d{v.name} = {fmt_number(value)}")
+    lines += [f"note: {note}" for note in result.notes]
+    return lines
 
 
 def plot(result: PlotData, width: int = 80) -> list[str]:
@@ -326,13 +348,17 @@ def field(result: FieldData) -> list[str]:
     )
 
 
-def descent(result: Descent) -> list[str]:
-    from symgrad.printing.learn import descent_text
-
-    return descent_text(result)
+def descent(result: Descent, stride: int | None = None) -> list[str]:
+    """f, the optimizer, every k-th row of the path, the verdict and notes."""
+    lines = [
+        f"f = {expr_text(result.expression)}",
+        f"{settings_text(result)} from {point_text(result.start)}",
+    ]
+    lines += path_rows(result, stride)
+    lines.append(verdict_line(result))
+    lines += [f"note: {n}" for n in result.notes]
+    return lines
 
 
 def picture(result: Picture) -> list[str]:
-    from symgrad.printing.learn import picture_text
-
-    return picture_text(result)
+    return [f"wrote {result.path} ({result.format}): {picture_what(result)}"]
