@@ -167,8 +167,11 @@ def within(seconds: float) -> Iterator[Callable[[], bool]]:
 
     timer = threading.Timer(max(seconds, 0.0), fire)
     timer.daemon = True
-    timer.start()
     try:
+        try:
+            timer.start()  # a short time can run out while the timer thread starts
+        except _StepExpired:
+            state["timed_out"] = True  # the body runs within the work's own deadline only
         yield lambda: state["timed_out"]
     except _StepExpired:
         state["timed_out"] = True
