@@ -145,3 +145,41 @@ def test_cli_codegen_has_no_latex_form():
     result = runner.invoke(app, ["codegen", "x^2", "-f", "latex"])
     assert result.exit_code == 2 and result.stdout == ""
     assert "input error" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["python", "numpy"])
+@pytest.mark.parametrize(
+    "text, wrt, absent",
+    [
+        ("x*y", "x,z", "z"),  # a --wrt name f does not depend on
+        ("asin(-x) + asin(x) + y", None, "x"),  # a typed variable that cancels
+    ],
+)
+def test_a_variable_f_does_not_depend_on_is_a_parameter_with_partial_zero(
+    text, wrt, absent, target
+):
+    """As in grad: the partial by a name f does not depend on is 0, and the generated function
+    takes it (its gradient is aligned with --wrt); the docstring says why it is 0."""
+    args = ["codegen", text, "--target", target] + (["--wrt", wrt] if wrt else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    f = load(result.stdout)["f"]
+    point = {"x": 0.25, "y": 2.0, "z": 3.0}
+    code = codegen(text, wrt, target=target)
+    assert absent in [a.name for a in code.arguments]
+    value, grad = f(**{a.name: point[a.name] for a in code.arguments})
+    for var, partial in zip(code.wrt, grad):
+        here = {a.name: point[a.name] for a in code.arguments}
+        assert math.isclose(float(partial), central(f, here, var.name), abs_tol=1e-6)
+    assert float(grad[[v.name for v in code.wrt].index(absent)]) == 0.0
+    if wrt:
+        assert f"'{absent}' does not appear" in result.stdout
+
+
+def test_shaped_code_takes_a_wrt_name_f_does_not_depend_on_as_a_number():
+    result = runner.invoke(app, ["codegen", "sum(w)", "--shape", "w=n", "--wrt", "z,w"])
+    assert result.exit_code == 0, result.output
+    assert "Note: z does not appear" in result.stdout
+    f = load(result.stdout)["f"]
+    value, (dz, dw) = f(w=[1.0, 2.0, 3.0], z=2.0)
+    assert value == 6.0 and dz == 0.0 and list(dw) == [1.0, 1.0, 1.0]

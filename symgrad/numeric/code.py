@@ -25,8 +25,9 @@ from symgrad.derive.partial import (
     ExprLike,
     WrtLike,
     as_expr,
+    choose_wrt,
+    natural_key,
     require_scalar,
-    resolve_wrt,
     variables,
 )
 from symgrad.errors import InputError
@@ -64,8 +65,9 @@ def codegen(expr: ExprLike, wrt: WrtLike = None, target: str = "numpy", name: st
     expr = as_expr(expr)
     require_scalar(expr, "codegen")
     _require_doubles(expr)
-    chosen = resolve_wrt(expr, wrt)
-    arguments = variables(expr)
+    chosen, notes = choose_wrt(expr, wrt)
+    # every variable of f, and each --wrt name f does not depend on (its partial is 0)
+    arguments = tuple(sorted({*variables(expr), *chosen}, key=lambda s: natural_key(s.name)))
     sweep = reverse_gradient(stable(expr), chosen, taken=[sp.Symbol(name)], rules=stable)
     names = identifiers(arguments, target)
     if name in names.values():
@@ -79,14 +81,14 @@ def codegen(expr: ExprLike, wrt: WrtLike = None, target: str = "numpy", name: st
     for g in sweep.gradient:
         entry = code_text(stable(g), names, used, target)
         if not g.free_symbols and target == "numpy":
-            entry = f"numpy.full(numpy.shape(value), {entry})"  # a constant, broadcast
+            entry = f"numpy.full(numpy.shape(value), {entry}, dtype=float)"  # a constant, broadcast
         entries.append(entry)
     if len(entries) == 1:
         body.append(f"    gradient = ({entries[0]},)")
     else:
         body += ["    gradient = (", *(f"        {e}," for e in entries), "    )"]
     body.append("    return value, gradient")
-    source = _module(expr, chosen, arguments, names, target, name, used, body)
+    source = _module(expr, chosen, arguments, names, target, name, used, body, notes)
     return Code(expr, chosen, arguments, target, name, source)
 
 
@@ -102,7 +104,7 @@ def _require_doubles(expr: sp.Expr) -> None:
         )
 
 
-def _module(expr, wrt, arguments, names, target, name, used, body) -> str:
+def _module(expr, wrt, arguments, names, target, name, used, body, notes) -> str:
     shown = expr_text(expr)
     if len(shown) > DOC_EXPRESSION_CHARS:
         shown = shown[:DOC_EXPRESSION_CHARS] + " ..."
@@ -121,6 +123,7 @@ def _module(expr, wrt, arguments, names, target, name, used, body) -> str:
     ]
     if renamed:
         docstring += ["", "Parameters renamed to be Python names: " + "; ".join(renamed) + "."]
+    docstring += ["", *(f"Note: {note}." for note in notes)] if notes else []
     docstring.append('"""')
     helpers = helper_source(used, target)
     needs_math = target == "python" or any("math." in h for h in helpers)

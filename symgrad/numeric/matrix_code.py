@@ -190,7 +190,9 @@ def matrix_codegen(
     node, declared = as_node(expr, shapes)
     grad = matrix_gradient(node, declared, wrt)
     shapes_ = variable_shapes(node)
-    variables = [E.sym(n, s) for n, s in shapes_.items()]
+    # a --wrt name f does not depend on is a number the function takes too (its partial is 0)
+    taken = {**shapes_, **{n: (1, 1) for n in grad.wrt if n not in shapes_}}
+    variables = [E.sym(n, s) for n, s in taken.items()]
     params = {v: python_name(v.name) for v in variables}
     # the function's arguments are 1-D vectors and floats; inside, columns and (1, 1)
     prologue = [f"    {p} = {_as_matrix(p, v.shape)}" for v, p in params.items()]
@@ -206,7 +208,7 @@ def matrix_codegen(
     shown = str(node)
     if len(shown) > DOC_EXPRESSION_CHARS:
         shown = shown[:DOC_EXPRESSION_CHARS] + " ..."
-    shape_lines = [f"    {v.name}: {_shape_doc(s)}" for v, s in zip(variables, shapes_.values())]
+    shape_lines = [f"    {v.name}: {_shape_doc(s)}" for v, s in zip(variables, taken.values())]
     by = ", ".join(python_name(v) for v in grad.wrt)
     docstring = "\n".join(
         [
@@ -222,6 +224,7 @@ def matrix_codegen(
             "one reverse-mode sweep in matrix form, each shared value computed once. Vectors",
             f"are 1-D arrays, matrices 2-D; the gradient is by ({by}), each entry in the shape",
             "of its variable.",
+            *(["", *(f"Note: {note}." for note in grad.notes)] if grad.notes else []),
             '"""',
         ]
     )
