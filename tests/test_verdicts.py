@@ -454,3 +454,24 @@ def test_a_file_of_zeros_hits_the_memory_limit_not_the_machine(tmp_path):
     assert len(proc.stderr.splitlines()) == 1
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert peak_kib < 1 << 20  # every symgrad this test process ran stayed under 1 GiB
+
+
+@pytest.mark.parametrize(
+    "args, code, verdict",
+    [
+        (["x^2*y", "--wrt", "x", "--claim", "3*x*y"], 1, "mismatch"),
+        (["x^2*y", "--wrt", "x", "--claim", "2*x*y"], 0, "pass"),
+        (["relu(x)", "--at", "x=0"], 4, "unverifiable"),
+        (["sum(w.*x)", "--shape", "w=n; x=n", "--wrt", "w", "--claim", "2*x"], 1, "mismatch"),
+    ],
+)
+def test_latex_output_of_check_states_the_verdict(args, code, verdict):
+    """LaTeX has no words for a verdict: it is given as comments, which still paste into a
+    document (before, only the exit code told a wrong claim from a right one)."""
+    result = runner.invoke(app, ["check", *args, "--format", "latex"])
+    assert result.exit_code == code, result.output
+    lines = result.stdout.splitlines()
+    assert f"% check: {verdict}" in lines
+    if "--claim" in args:
+        said = next(line for line in lines if line.startswith("% claim df/d"))
+        assert ("WRONG" in said) == (verdict == "mismatch")

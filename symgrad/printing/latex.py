@@ -5,6 +5,7 @@ from __future__ import annotations
 from symgrad.errors import InputError
 from symgrad.functions import symbol
 from symgrad.notation import expr_latex, fmt_number
+from symgrad.printing import text as plain
 from symgrad.printing.common import as_matrix, matrix_entries, partial_latex, softmax_outputs
 from symgrad.results import (
     CheckResult,
@@ -134,11 +135,24 @@ def values_at(result: ValuesAt) -> list[str]:
 
 
 def check(result: CheckResult) -> list[str]:
+    """The gradient, each claim as an equation (or \\neq), and the verdict in words as LaTeX
+    comments (``% check: mismatch``), so that the output still pastes into a document."""
     lines = gradient(result.gradient)
+    lines.append(f"% check: {result.status}")
     for claim in result.claims:
-        relation = "=" if claim.status == "pass" else r"\neq" if claim.status == "mismatch" else "?"
-        lines.append(f"{partial_latex((claim.variable,))} {relation} {expr_latex(claim.claim)}")
-    return lines
+        partial = partial_latex((claim.variable,))
+        lines.append(f"{partial} {_relation(claim.status)} {expr_latex(claim.claim)}")
+        lines += _comments(plain.claim_lines(claim))
+    lines += _comments([plain.check_summary(result)])
+    return lines + _notes(result)
+
+
+def _relation(status: str) -> str:
+    return "=" if status == "pass" else r"\neq" if status == "mismatch" else "?"
+
+
+def _comments(lines: list[str]) -> list[str]:
+    return [f"% {line.strip()}" for line in lines]
 
 
 def code(result: Code) -> list[str]:
@@ -192,11 +206,16 @@ def matrix_check(result: MatrixCheckResult) -> list[str]:
     from symgrad.parsing.matrix_text import latex
 
     lines = matrix_gradient(result.gradient)
+    lines.append(f"% check: {result.status}")
     for claim in result.claims:
-        relation = "=" if claim.status == "pass" else r"\neq" if claim.status == "mismatch" else "?"
         partial = _partial_shaped(result.gradient, claim.variable)
-        lines.append(f"{partial} {relation} {latex(claim.claim)}")
-    return lines
+        lines.append(f"{partial} {_relation(claim.status)} {latex(claim.claim)}")
+        shape = result.gradient.shapes[claim.variable]
+        lines += _comments(plain.matrix_claim_lines(claim, shape))
+    lines += _comments([plain.matrix_check_summary(result)])
+    return lines + _notes(result)
+
+
 # ---------------------------------------------------------------- explain, plot, descend
 
 
