@@ -56,7 +56,10 @@ def test_samples_equal_grad_at(text, span, at):
         point = {**fixed, var: data.x[i]}
         want = evaluate_gradient(text, point, var)
         assert same(f.values[i], want.value)
-        assert same(d.values[i], want.gradient_value[0]), (data.x[i], d.values[i], want)
+        # outside f's domain grad --at may still give the formula's number (exit 4, with a
+        # note); the plot draws no derivative where it draws no f
+        drawn = want.gradient_value[0] if want.value is not None else None
+        assert same(d.values[i], drawn), (data.x[i], d.values[i], want)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,7 +75,8 @@ def test_generated_curves_equal_grad_at(text):
     for i, x in enumerate(data.x):
         want = evaluate_gradient(expr, {**others, "x": x}, "x")
         assert same(data.curves[0].values[i], want.value)
-        assert same(data.curves[1].values[i], want.gradient_value[0])
+        drawn = want.gradient_value[0] if want.value is not None else None
+        assert same(data.curves[1].values[i], drawn)
 
 
 def test_a_descent_path_gets_a_window_around_it():
@@ -117,6 +121,21 @@ def test_a_domain_gap_leaves_no_line_there():
     data = sample("log(x)", "x", (-1, 4), points=51)
     (xs, ys), = data.curves[0].pieces(data.x)  # fmt: skip
     assert xs[0] > 0 and all(y is not None for y in ys)
+
+
+def test_outside_the_domain_of_f_neither_f_nor_its_derivative_is_drawn():
+    """log(x) has no derivative at x < 0, though the formula 1/x has a value there; as with
+    grad --at, neither is drawn, and a note says where f is undefined."""
+    data = sample("log(x)", "x", (-5, -1), points=9)
+    assert all(v is None for c in data.curves for v in c.values)
+    assert data.notes == ("f is undefined everywhere in [-5, -1]: choose a --range in its domain",)
+    data = sample("sqrt(x)", "x", (-1, 1), points=21)
+    f, d = data.curves
+    for x, fx, dx in zip(data.x, f.values, d.values):
+        want = evaluate_gradient("sqrt(x)", {"x": x}, "x")
+        assert same(fx, want.value) and (fx is None) == (x < 0)
+        assert same(dx, want.gradient_value[0] if x >= 0 else None)
+    assert any(n.startswith("f is undefined on 48% of [-1, 1]") for n in data.notes)
 
 
 def test_sigmoid_over_100_shows_the_vanishing_gradient():

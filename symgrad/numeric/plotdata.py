@@ -148,6 +148,7 @@ def sample(
     fn = compile_exprs([expr, partial], args)
     raw = fn(xs, *[np.full_like(xs, v) for v in fixed.values()])
     f_values, d_values = (np.array(np.broadcast_to(v, xs.shape), dtype=float) for v in raw[:2])
+    outside = np.isnan(f_values)  # outside f's domain: no f, so no derivative either
     # where grad --at has no derivative (a kink whose sides differ), neither has the plot
     found = kinks(expr_at, [partial.xreplace({s: sp.Float(v) for s, v in fixed.items()})])
     on_kink = np.zeros(points, dtype=bool)
@@ -176,6 +177,9 @@ def sample(
         f_values[i] = d_values[i] = d_list[i] = np.nan
     for i in _on_poles(xs, var, d_conditions):
         d_values[i] = d_list[i] = np.nan
+    d_values[outside] = np.nan
+    for i in np.flatnonzero(outside):
+        d_list[i] = None
     d_list = [None if v is None or not math.isfinite(v) else v for v in d_list]
     f_list = [_finite(v) for v in f_values]
     jumps_f = [k for k in found if k.step]
@@ -187,7 +191,8 @@ def sample(
         Curve("f", expr, tuple(f_list), breaks_f),
         Curve(label, partial, tuple(d_list), breaks_d),
     )
-    notes = _notes(label, d_values, lo, hi)
+    notes = _domain_notes(outside, lo, hi)
+    notes += () if outside.all() else _notes(label, d_values, lo, hi)
     return PlotData(
         expression=expr,
         wrt=(var,),
@@ -258,6 +263,16 @@ def _breaks(xs, values, var, conditions, jumps) -> tuple[int, ...]:
         with np.errstate(invalid="ignore"):
             cut |= both & (a * b < 0) & (np.abs(a) > big) & (np.abs(b) > big)
     return tuple(int(i) for i in np.flatnonzero(cut & both))
+
+
+def _domain_notes(outside: np.ndarray, lo: float, hi: float) -> tuple[str, ...]:
+    """Where f is undefined (log(x) for x <= 0), neither f nor its derivative is drawn."""
+    if outside.all():
+        return (f"f is undefined everywhere in [{lo:g}, {hi:g}]: choose a --range in its domain",)
+    if outside.any():
+        share = outside.sum() / len(outside)
+        return (f"f is undefined on {share:.0%} of [{lo:g}, {hi:g}]: nothing is drawn there",)
+    return ()
 
 
 def _notes(label: str, d_values: np.ndarray, lo: float, hi: float) -> tuple[str, ...]:
