@@ -178,14 +178,22 @@ def gradient(result: Gradient, width: int) -> Blocks:
         vector = sp.ImmutableMatrix(list(result.partials))
         blocks.append(matrix_block(f"∇f({_names(result.wrt)})", vector, width))
     if result.cse:
-        blocks.append(("note", where(result.cse)))
+        blocks.append(("note", where(result.cse, width)))
     return blocks + [("note", note) for note in result.notes]
 
 
-def where(definitions) -> str:
-    """``where t0 = ...`` and one aligned line per further definition."""
-    lines = cse_lines(definitions)
-    return "\n".join(("where " if k == 0 else "      ") + line for k, line in enumerate(lines))
+PRETTY_WHERE_MAX = 20
+"""Up to this many shared names are written in 2-D, as the entries that use them (t₀); more
+(a network's thousands) as one line of text each, which is faster to print and to read."""
+
+
+def where(definitions, width: int = 80) -> str:
+    """``where`` and one definition per shared name (``t₀ = b + w⋅x``), in order."""
+    if len(definitions) > PRETTY_WHERE_MAX:
+        lines = cse_lines(definitions)
+        return "\n".join(("where " if k == 0 else "      ") + line for k, line in enumerate(lines))
+    shown = [labelled(expr_pretty(name), form, width - 2) for name, form in definitions]
+    return "\n".join(["where", *("  " + line for block in shown for line in block.split("\n"))])
 
 
 def matrix(result: Hessian | Jacobian, width: int) -> Blocks:
@@ -207,7 +215,7 @@ def matrix(result: Hessian | Jacobian, width: int) -> Blocks:
     else:
         blocks.append(matrix_block(f"J({_names(result.wrt)})", full, width))
     if result.cse:
-        blocks.append(("note", where(result.cse)))
+        blocks.append(("note", where(result.cse, width)))
     return blocks + [("note", note) for note in result.notes]
 
 
