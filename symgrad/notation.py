@@ -398,11 +398,22 @@ def point_text(point: Mapping) -> str:
     return ", ".join(f"{getattr(k, 'name', k)}={fmt_number(v)}" for k, v in point.items())
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 claim``, ``2 claims``.
+
+    >>> counted(1, "claim"), counted(2, "variable")
+    ('1 claim', '2 variables')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def fmt_number(value: float | None) -> str:
     """Shortest text of a float (``2.0`` is ``2``); None is ``undefined``."""
     if value is None:
         return "undefined"
     value = float(value)
+    if not math.isfinite(value):
+        return "undefined" if math.isnan(value) else "-inf" if value < 0 else "inf"
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.12g}"

@@ -776,7 +776,8 @@ class FieldData:
 # ---------------------------------------------------------------- descend
 
 CONVERGED, DIVERGED, STEP_LIMIT = "converged", "diverged", "step limit"
-DESCENT_EXIT_CODES = {CONVERGED: 0, DIVERGED: 1, STEP_LIMIT: 1}
+LEFT_DOMAIN = "left domain"  # a step went where f is undefined (log(x) at x < 0)
+DESCENT_EXIT_CODES = {CONVERGED: 0, DIVERGED: 1, STEP_LIMIT: 1, LEFT_DOMAIN: 1}
 
 
 @dataclass(frozen=True)
@@ -793,7 +794,7 @@ class DescentStep:
 @dataclass(frozen=True)
 class Descent:
     """Gradient descent on ``expression`` from ``start``: every state in ``path`` and a
-    ``verdict`` (converged, diverged or step limit)."""
+    ``verdict`` (converged, diverged, left domain or step limit)."""
 
     expression: sp.Expr
     wrt: tuple[sp.Symbol, ...]

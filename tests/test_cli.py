@@ -311,7 +311,7 @@ def test_check_at_a_kink_names_both_sides_and_both_conventions():
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["check", "x*y", "--claim", "y"], "got 1 --claim for 2 variables (x, y)"),
+        (["check", "x*y", "--claim", "y"], "got 1 claim for 2 variables (x, y)"),
         (["check", "x", "--at", "x=1", "--points", "5"], "either --at"),
         (["check", "x", "--claim", "x +"], "parse error"),
         (["check", "x", "--points", "0"], "--points must be between"),

@@ -81,7 +81,8 @@ def test_gradients_on_the_path_are_the_symbolic_ones():
         ("x^2", "x=1", {"lr": 1.5}, "diverged"),  # overshoots further every step
         ("-x^2", "x=1", {"lr": 0.1}, "diverged"),  # no minimum: runs away
         ("exp(-x)", "x=0", {"lr": 0.1, "steps": 50}, "step limit"),
-        ("log(x)", "x=1", {"lr": 2.0}, "diverged"),  # steps out of the domain: not finite
+        ("log(x)", "x=1", {"lr": 2.0}, "left domain"),  # steps to x < 0, where f is undefined
+        ("x*log(x)", "x=2", {"lr": 5.0, "optimizer": "momentum"}, "left domain"),
         ("(x - 3)^2", "x=0", {"lr": 0.1}, "converged"),
     ],
 )

@@ -187,3 +187,22 @@ def test_the_learning_page_shows_every_command_and_its_pictures_exist():
     for picture in re.findall(r"\]\((img/[^)]+\.svg)\)", page):
         root_tag = ET.parse(root / "docs" / picture).getroot().tag
         assert root_tag.endswith("svg"), picture
+
+
+@pytest.mark.parametrize("fmt", ["text", "pretty", "json"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("text", ["log(x)", "sqrt(x)"])
+def test_a_descent_that_leaves_the_domain_says_so_in_every_format(text, optimizer, fmt):
+    """A step to where f is undefined (log(x) at x < 0) ends the descent with the verdict
+    "left domain" and exit 1, and its point is printed (NaN was an internal error, exit 70)."""
+    proc = run("descend", text, "--from", "x=1", "--lr", "0.5", "--optimizer", optimizer,
+               "--format", fmt)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ""
+    if fmt == "json":
+        last = records(proc.stdout)[-1]
+        assert last["verdict"] == "left domain" and last["value"] is None
+        assert last["point"]["x"] < 0
+    else:
+        assert "left the domain of f at step" in proc.stdout
+        assert "nan" not in proc.stdout

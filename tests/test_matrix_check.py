@@ -84,7 +84,7 @@ def test_claims(expr, shapes, wrt, claim, status, method, hint):
         (["2*X*(X*w - y)"], InputError, "in --claim '2*X*(X*w - y)': matrix product X*(X*w - y)"),
         (["2*X'*(X*w - z)"], VariableError, "uses z, which is not in"),
         (["2*X'*(X*w - y))"], ParseError, "in --claim"),
-        (["a", "b"], InputError, "got 2 --claim for 1 variables"),
+        (["a", "b"], InputError, "got 2 claims for 1 variable"),
     ],
 )
 def test_bad_claims(claims, error, message):

@@ -116,7 +116,7 @@ def test_parse_point_accepts_constants_and_greek():
         ("w=1,x=2,y=3,b=0,v=1", VariableError, "'v' is not in"),
         ("w", InputError, "expected name=value"),
         ("w=1,w=2", InputError, "twice"),
-        ("w=z", InputError, "must be a number"),
+        ("w=z", InputError, "is not a number"),
         ("w=1+", InputError, "not a number"),
         ("w=sqrt(-1)", InputError, "not real"),
         ("", InputError, "needs values"),

@@ -404,3 +404,51 @@ def test_a_sine_of_a_whole_number_no_double_holds_is_not_given_a_value():
     assert "not exactly a double" in record["notes"][0]
     code, out, _ = invoke("grad", "sin(2^60*x)", "--at", "x=1", "--format", "json")
     assert code == 0 and math.isclose(json.loads(out)["value"], -0.8306492176372546, rel_tol=1e-9)
+
+
+# ---------------------------------------------------------------- found by a new user's walk
+
+
+def test_a_mistyped_command_gets_one_suggestion():
+    code, out, err = symgrad("gard", "x")
+    assert code == 2 and err.count("Did you mean 'grad'?") == 1
+
+
+def test_descend_names_its_own_option_for_a_missing_start():
+    code, out, err = invoke("descend", "x^2 + y^2", "--from", "x=1")
+    assert code == 2 and "no value for y in --from" in err and "--from x=1,y=1" in err
+    assert "--at" not in err
+
+
+@pytest.mark.parametrize("value", ["1e400", "10^400", "-1e400", "2^1100"])
+def test_a_value_past_a_double_is_refused_the_same_way_however_it_is_written(value):
+    code, out, err = invoke("grad", "x^2", "--at", f"x={value}")
+    assert code == 2 and "value of x in --at" in err and "beyond the range of a double" in err
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "y"])
+def test_a_value_that_is_a_name_says_which_value_of_which_option(value):
+    code, out, err = invoke("grad", "x^2", "--at", f"x={value}")
+    assert code == 2 and f"the value of x in --at: '{value}' is not a number" in err
+
+
+@pytest.mark.parametrize("value", ["abc", 10**400, float("nan"), float("inf"), None, [1]])
+def test_a_library_point_with_a_bad_value_is_an_input_error(value):
+    from symgrad import gradient
+    from symgrad.errors import InputError
+
+    with pytest.raises(InputError, match="value of x"):
+        gradient("x^2").at(x=value)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["check", "x*y", "--wrt", "x", "--claim", "y", "--claim", "x"], "2 claims for 1 variable"),
+        (["check", "x*y", "--claim", "y"], "1 claim for 2 variables"),
+        (["grad", "softmax(a)[1]"], "softmax of one input has one output, [0]"),
+    ],
+)
+def test_counts_in_messages_are_in_good_english(args, words):
+    code, out, err = invoke(*args)
+    assert code == 2 and words in err

@@ -117,6 +117,8 @@ def run_guarded(call) -> int:
     except ClickException as err:
         command = f" {err.ctx.info_name}" if getattr(err, "ctx", None) and err.ctx.parent else ""
         message = err.format_message().replace("\n", " ")
+        # click and typer each suggest the closest command: say it once
+        message = re.sub(r"( Did you mean [^?]*\?)\1+", r"\1", message)
         _stderr(f"symgrad: usage error: {message} (see 'symgrad{command} --help')")
         return 2
     except (KeyboardInterrupt, typer.Abort):
@@ -631,7 +633,8 @@ def descend(
     ] = None,
 ) -> Compute:
     """Gradient descent on the symbolic gradient of EXPR from --from, with the path and a
-    verdict: converged (|grad f| < --tol, exit 0), diverged or step limit (exit 1).
+    verdict: converged (|grad f| < --tol, exit 0); diverged, left domain (a step went where f
+    is undefined) or step limit (exit 1).
 
     The gradient is compiled with f into generated numpy code, no finite differences. On a
     terminal every k-th step is shown; --format json gives every step (JSON Lines), then the

@@ -28,7 +28,7 @@ import sympy as sp
 from symgrad.budget import within
 from symgrad.derive.partial import ExprLike, WrtLike, as_expr, gradient, variables
 from symgrad.errors import InputError, ParseError, VariableError
-from symgrad.notation import expr_text
+from symgrad.notation import counted, expr_text
 from symgrad.numeric import precise
 from symgrad.numeric.compile import compile_exprs
 from symgrad.numeric.domain import (
@@ -162,8 +162,8 @@ def _claims(grad: Gradient, claims: Sequence[ExprLike]) -> tuple[sp.Expr, ...]:
     if claimed and len(claimed) != len(grad.wrt):
         names = ", ".join(v.name for v in grad.wrt)
         raise InputError(
-            f"got {len(claimed)} --claim for {len(grad.wrt)} variables ({names}): give one "
-            "claim per --wrt variable, in the same order"
+            f"got {counted(len(claimed), 'claim')} for {counted(len(grad.wrt), 'variable')} "
+            f"({names}): give one --claim per --wrt variable, in the same order"
         )
     have = set(grad.expression.free_symbols) | set(grad.wrt)
     for claim in claimed:

@@ -3,7 +3,8 @@
 The gradient is derived once, compiled with f into one generated numpy function
 (``symgrad.numeric.compile_exprs``) and called at each step: no finite differences. The path
 (every state, from the start) and a verdict come back: converged when |∇f| < tol, diverged
-when a value stops being finite or the point runs away, or step limit.
+when a value overflows or the point runs away, left domain when a step lands where f or its
+gradient is undefined (``log(x)`` at x < 0), or step limit.
 
 Optimizers (``mu`` is the momentum, ``v`` the velocity, ``g`` the gradient at θ):
 
@@ -37,7 +38,7 @@ from symgrad.derive.partial import ExprLike, as_expr, gradient, require_scalar
 from symgrad.errors import InputError
 from symgrad.numeric.compile import compile_exprs
 from symgrad.numeric.points import point_values
-from symgrad.results import CONVERGED, DIVERGED, STEP_LIMIT, Descent, DescentStep
+from symgrad.results import CONVERGED, DIVERGED, LEFT_DOMAIN, STEP_LIMIT, Descent, DescentStep
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def descend(
     else:
         momentum = None
     _check_options(lr, steps, tol, momentum)
-    values = point_values(expr, start)
+    values = point_values(expr, start, option="--from")
     wrt = tuple(values)
     grad = gradient(expr, wrt)
     fn = compile_exprs([expr, *grad.partials], list(wrt))
@@ -120,6 +121,11 @@ def descend(
         notes.append(
             f"diverged at step {path[-1].step}: lower --lr (it is {lr:g}), or f has no "
             "minimum in that direction"
+        )
+    elif verdict == LEFT_DOMAIN:
+        notes.append(
+            f"step {path[-1].step} went where f or its gradient is undefined: f may have no "
+            f"minimum inside its domain in that direction, or --lr (it is {lr:g}) is too large"
         )
     return Descent(
         expression=expr,
@@ -190,7 +196,7 @@ def _run(fn, theta, optimizer, lr, mu, steps, tol) -> tuple[list[DescentStep], s
             value, g = evaluate(theta)
             norm = record(k, theta, value, g)
             if not (math.isfinite(value) and math.isfinite(norm)):
-                return path, DIVERGED
+                return path, _undefined_or_overflow(value, g)
             if norm < tol:
                 return path, CONVERGED
             if k == steps:
@@ -201,7 +207,11 @@ def _run(fn, theta, optimizer, lr, mu, steps, tol) -> tuple[list[DescentStep], s
                 velocity = [mu * v - lr * gi for v, gi in zip(velocity, g)]
                 theta = [t + v for t, v in zip(theta, velocity)]
             elif optimizer == "nesterov":
-                _, ahead = evaluate([t + mu * v for t, v in zip(theta, velocity)])
+                look = [t + mu * v for t, v in zip(theta, velocity)]
+                at_look, ahead = evaluate(look)
+                if any(math.isnan(x) for x in ahead):  # the look-ahead left the domain
+                    record(k + 1, look, at_look, ahead)
+                    return path, LEFT_DOMAIN
                 velocity = [mu * v - lr * gi for v, gi in zip(velocity, ahead)]
                 theta = [t + v for t, v in zip(theta, velocity)]
             else:  # adam
@@ -215,5 +225,12 @@ def _run(fn, theta, optimizer, lr, mu, steps, tol) -> tuple[list[DescentStep], s
             if not all(math.isfinite(t) and abs(t) <= runaway for t in theta):
                 value, g = evaluate(theta)
                 record(k + 1, theta, value, g)
-                return path, DIVERGED
+                finite = all(math.isfinite(t) for t in theta)
+                return path, _undefined_or_overflow(value, g) if finite else DIVERGED
     return path, STEP_LIMIT
+
+
+def _undefined_or_overflow(value: float, g: list[float]) -> str:
+    """Why f or its gradient is not a finite number at a finite point: NaN is a point
+    outside the domain, an infinity an overflow (or a pole)."""
+    return LEFT_DOMAIN if any(math.isnan(x) for x in (value, *g)) else DIVERGED

@@ -30,6 +30,7 @@ from symgrad.derive.matrix import (
 )
 from symgrad.errors import InputError, ParseError, VariableError
 from symgrad.functions import function_table
+from symgrad.notation import counted
 from symgrad.numeric.check import CLAIM_ATOL, CLAIM_RTOL, DEFAULT_ATOL, DEFAULT_RTOL, STEP
 from symgrad.numeric.hints import constant_shift, factor_hint
 from symgrad.numeric.matrix import Compiled, load_point, nested, point_arrays
@@ -126,8 +127,8 @@ def _claims(
 
     if claims and len(claims) != len(grad.wrt):
         raise InputError(
-            f"got {len(claims)} --claim for {len(grad.wrt)} variables ({', '.join(grad.wrt)}): "
-            "give one claim per --wrt variable, in the same order"
+            f"got {counted(len(claims), 'claim')} for {counted(len(grad.wrt), 'variable')} "
+            f"({', '.join(grad.wrt)}): give one --claim per --wrt variable, in the same order"
         )
     have = {v.name for v in variables}
     out = []

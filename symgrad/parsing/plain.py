@@ -848,7 +848,10 @@ class _Parser(_Cursor):
             self.advance()
             if k >= len(value):
                 raise self.error(
-                    f"{name} has {len(value)} outputs, [0] to [{len(value) - 1}]", opening
+                    f"{name} has {len(value)} outputs, [0] to [{len(value) - 1}]"
+                    if len(value) > 1
+                    else f"{name} of one input has one output, [0]",
+                    opening,
                 )
             return value[k]
         if self.whole(tok):

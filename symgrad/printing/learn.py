@@ -6,6 +6,8 @@ these results with its own function in its TABLE; nothing here computes.
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from symgrad.notation import expr_text, fmt_number, point_text
@@ -114,6 +116,8 @@ def verdict_line(result: Descent) -> str:
     elif result.verdict == "diverged":
         head = f"diverged at step {last.step:,}"
         tail = f"|grad f| = {fmt_number(last.gradient_norm)}"
+    elif result.verdict == "left domain":
+        return f"left the domain of f at step {last.step:,}: {at}, f = {fmt_number(last.value)}"
     else:
         head = f"step limit: {result.steps:,} steps"
         tail = f"|grad f| = {last.gradient_norm:.3g}, not below {result.tol:g}"
@@ -133,8 +137,8 @@ def path_rows(result: Descent, stride: int | None = None) -> list[str]:
             [
                 str(s.step),
                 *(f"{x:.6g}" for x in s.point),
-                f"{s.value:.6g}",
-                f"{s.gradient_norm:.3g}",
+                _short(s.value, 6),
+                _short(s.gradient_norm, 3),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -153,3 +157,8 @@ def picture_what(result) -> str:
     if isinstance(what, Descent):
         return f"the {what.optimizer} path over {expr_text(what.expression)}"
     return "a picture"
+
+
+def _short(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits; NaN (outside f's domain) is undefined."""
+    return f"{value:.{digits}g}" if math.isfinite(value) else fmt_number(value)

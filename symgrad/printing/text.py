@@ -310,6 +310,8 @@ def matrix_check(result: MatrixCheckResult) -> list[str]:
         lines += matrix_claim_lines(claim, grad.shapes[claim.variable])
     lines.append(matrix_check_summary(result))
     return lines + notes((*grad.notes, *result.notes))
+
+
 # ---------------------------------------------------------------- explain, plot, descend
 
 
