@@ -332,3 +332,29 @@ def test_check_streams_stdin_and_reports_the_worst_exit():
 def test_check_help_has_examples():
     code, out, _ = invoke("check", "--help")
     assert code == 0 and "Examples:" in out and "--claim" in out and "--points" in out
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_exits_70_and_debug_adds_only_the_traceback(monkeypatch, debug):
+    """A bug is exit 70 with one line, and the next line of a stream is still answered;
+    --debug prints the traceback as well, and changes nothing else."""
+    import symgrad.derive.partial as partial
+
+    real = partial.gradient
+
+    def broken(expr, *args, **kwargs):
+        if "boom" in str(expr):
+            raise ZeroDivisionError("a planted bug")
+        return real(expr, *args, **kwargs)
+
+    monkeypatch.setattr(partial, "gradient", broken)
+    monkeypatch.delenv("SYMGRAD_DEBUG", raising=False)
+    args = ["--debug"] if debug else []
+    result = runner.invoke(app, [*args, "grad", "boom*x"])
+    assert result.exit_code == 70 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].startswith("symgrad: internal error: ZeroDivisionError")
+    assert ("Traceback" in result.stderr) == debug
+    stream = runner.invoke(app, [*args, "grad", "-", "-f", "json"], input="boom*x\nx^2\n")
+    assert stream.exit_code == 1  # a line of a stream failed
+    records = [json.loads(line) for line in stream.stdout.splitlines()]
+    assert records[0]["error"]["kind"] == "internal" and records[1]["gradient"] == ["2*x"]

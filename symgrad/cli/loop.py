@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
@@ -254,8 +255,8 @@ def as_error(exc: BaseException, debug: bool = False) -> SymgradError:
         return LimitError(
             "out of memory; the expression is too large (raise the limit with --max-memory)"
         )
-    if debug or os.environ.get("SYMGRAD_DEBUG"):
-        raise exc
+    if debug or os.environ.get("SYMGRAD_DEBUG"):  # the traceback, and still exit 70
+        traceback.print_exception(exc, file=sys.stderr)
     return InternalError(
         f"{type(exc).__name__}: {exc}; please report it with the input, or rerun with --debug "
         "for the traceback"
