@@ -199,9 +199,11 @@ def test_a_broken_pipe_is_quiet(capsys, monkeypatch):
     assert capsys.readouterr().err == ""
 
 
-def test_debug_shows_the_traceback(monkeypatch):
+def test_debug_shows_the_traceback(monkeypatch, capsys):
     from symgrad.cli.app import state
 
     monkeypatch.setattr(state, "debug", True)
-    with pytest.raises(ZeroDivisionError):
-        run_guarded(_raise(ZeroDivisionError("boom")))
+    assert run_guarded(_raise(ZeroDivisionError("boom"))) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: boom" in err
+    assert err.splitlines()[-1].startswith("symgrad: internal error: ZeroDivisionError")

@@ -220,9 +220,12 @@ def test_an_internal_error_is_a_record_of_kind_internal(capsys):
     assert (first["line"], second["line"], second["status"]) == (1, 2, "pass")
 
 
-def test_debug_shows_the_internal_error():
-    with pytest.raises(ValueError):
-        run_lines(b"boom\n", _verdict, debug=True)
+def test_debug_shows_the_internal_error_and_the_stream_goes_on(capsys):
+    assert run_lines(b"boom\ngood\n", _verdict, debug=True) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" in captured.err and "ValueError: an internal bug" in captured.err
+    first, second = records(captured.out)
+    assert first["error"]["kind"] == "internal" and second["status"] == "pass"
 
 
 # ---------------------------------------------------------------- options on every command
