@@ -133,7 +133,23 @@ REJECTED = [
     ("0^-1", 2, "division by zero"),
     ("log(0)", None, "undefined"),
     ("sqrt(-1)", None, "not real"),
+    # constants outside a function's real domain stay unevaluated in sympy: asin(2) is complex
+    ("asin(2)*x", None, "asin(2) is not a real number"),
+    ("x + log(asin(2))", None, "asin(2) is not a real number"),
+    ("atanh(2) + x", None, "atanh(2) is not a real number"),
+    ("asec(1/2)*x", None, "asec(1/2) is not a real number"),
+    ("asin(sqrt(5))*x", None, "asin(sqrt(5)) is not a real number"),
+    ("(-8)^(1/3)*x", None, "a real root of a negative number is cbrt(x)"),
 ]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("asin(1/2)", 0.5235987755982988), ("cbrt(-8)", -2.0), ("root(-8, 3)", -2.0),
+     ("acosh(2)", 1.3169578969248166), ("(-2)^3", -8.0), ("asin(1)", 1.5707963267948966)],
+)  # fmt: skip
+def test_real_constants_of_restricted_functions_are_numbers(text, value):
+    assert float(parse(f"{text}*x").coeff(symbol("x"))) == pytest.approx(value, rel=1e-15)
 
 
 @pytest.mark.parametrize("text, column, words", REJECTED)

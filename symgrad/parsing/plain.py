@@ -306,7 +306,8 @@ def derivative_request(text: str) -> str | None:
 
 def _check_result(expr: sp.Expr, text: str, limits: Limits) -> None:
     undefined = (sp.S.ComplexInfinity, sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity)
-    for atom in _atoms(expr):
+    calls: list[sp.Expr] = []
+    for atom in _atoms(expr, calls):
         if any(atom is u for u in undefined):
             raise ParseError(
                 "the expression is undefined everywhere (it divides by zero or takes log(0))",
@@ -328,16 +329,54 @@ def _check_result(expr: sp.Expr, text: str, limits: Limits) -> None:
                 "(raise it with --max-literal-bits)",
                 source=text,
             )
+    unreal = _complex_constant(calls)
+    if unreal is not None:
+        from symgrad.notation import expr_text
+
+        root = " (a real root of a negative number is cbrt(x) or root(x, n))"
+        root = root if unreal.is_Pow else ""
+        raise ParseError(
+            f"the expression is not real: {expr_text(unreal)} is not a real number{root}; "
+            "symgrad works with real numbers",
+            source=text,
+        )
 
 
-def _atoms(expr: sp.Expr):
+def _complex_constant(calls: list[sp.Expr]) -> sp.Expr | None:
+    """Of the calls and powers of an expression, one that is a constant and not a real
+    number: asin(2), the (-1)**(1/3) of (-8)^(1/3)."""
+    for node in reversed(calls):  # the innermost first: asin(2), not log(asin(2))
+        if node.is_Pow and node.exp.is_Integer:
+            continue
+        if not _depends(node) and node.is_extended_real is False:
+            return node
+    return None
+
+
+def _depends(node: sp.Expr) -> bool:
+    """Whether a variable appears in ``node``: stops at the first one (free_symbols walks
+    the whole tree)."""
+    stack = [node]
+    while stack:
+        for a in stack.pop().args:
+            if a.is_Symbol:
+                return True
+            if a.args:
+                stack.append(a)
+    return False
+
+
+def _atoms(expr: sp.Expr, calls: list | None = None):
     """The atoms of ``expr`` (repeats possible), visiting each distinct subexpression once:
-    a DAG walk, not a tree walk, and no atom is hashed (hashing a Float is slow)."""
+    a DAG walk, not a tree walk, and no atom is hashed (hashing a Float is slow). Each
+    distinct function call and power met on the way is added to ``calls``."""
     if not expr.args:
         yield expr
         return
     seen = {expr}
     stack = [expr]
+    if calls is not None and (expr.is_Function or expr.is_Pow):
+        calls.append(expr)
     while stack:
         for a in stack.pop().args:
             if not a.args:
@@ -345,6 +384,8 @@ def _atoms(expr: sp.Expr):
             elif a not in seen:
                 seen.add(a)
                 stack.append(a)
+                if calls is not None and (a.is_Function or a.is_Pow):
+                    calls.append(a)
 
 
 # A decimal number (Float) must stay within the range of a double: past it, mpmath works
