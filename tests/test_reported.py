@@ -387,6 +387,33 @@ def test_jobs_workers_end_when_the_program_is_killed():
         proc.wait()
 
 
+def test_jobs_starts_at_most_four_processes_per_cpu():
+    """--jobs 100000 started workers until the machine ran out of memory (the kernel then
+    killed other programs); the work is CPU-bound, so more than 4 per CPU only costs memory."""
+    from symgrad.cli.loop import MAX_JOBS_PER_CPU
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "100000", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        cwd=ROOT,
+    )
+    try:
+        lines = [f"x^{k}*y" for k in range(2, 42)]
+        proc.stdin.write("\n".join(lines) + "\n")
+        proc.stdin.flush()
+        records = [json.loads(proc.stdout.readline()) for _ in lines]
+        assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+        assert 1 <= len(_workers(proc.pid)) <= MAX_JOBS_PER_CPU * (os.cpu_count() or 1)
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split()[2]
@@ -452,3 +479,24 @@ def test_a_library_point_with_a_bad_value_is_an_input_error(value):
 def test_counts_in_messages_are_in_good_english(args, words):
     code, out, err = invoke(*args)
     assert code == 2 and words in err
+
+
+@pytest.mark.parametrize("length", [200_000, 500_000])
+def test_a_line_past_the_length_limit_is_quoted_by_its_start_and_names_the_option(length):
+    code, out, err = invoke("grad", "-", "--format", "json", input="x" * length + "\nx^2\n")
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 1 and first["error"]["kind"] == "limit"
+    assert first["input"] == "x" * 100 + "..."
+    message = first["error"]["message"]
+    assert "--max-chars" in message and "max_chars" not in message and f"{length:,}" in message
+    assert second["gradient"] == ["2*x"]
+
+
+def test_a_claim_pasted_as_latex_is_read_as_latex():
+    code, out, err = invoke(
+        "check", r"\sigma(wx+b)", "--wrt", "w", "--claim", r"$\sigma(wx+b)(1-\sigma(wx+b))$"
+    )
+    assert code == 1 and "missing factor x" in out
+    code, out, err = invoke("check", r"\sigma(wx+b)", "--wrt", "w",
+                            "--claim", r"\sigma(wx+b)(1-\sigma(wx+b))x")  # fmt: skip
+    assert code == 0 and "right, proved" in out

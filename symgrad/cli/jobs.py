@@ -159,7 +159,8 @@ def _recover(
             retry.set_result(single.submit(_answer, line).result())
         except BrokenProcessPool:
             err = LimitError(
-                "the worker process answering this line died twice (killed, or out of memory)"
+                "the worker process answering this line died twice: killed, out of memory "
+                "(raise it with --max-memory), or stopped past its time (raise it with --timeout)"
             )
             retry.set_result(failed(err, line, settings, stream=True))
         finally:

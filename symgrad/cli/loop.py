@@ -106,8 +106,8 @@ def read_lines(stream: BinaryIO, limits: Limits) -> Iterator[Line]:
             size = len(raw) + _skip_line(stream)
             shown = raw[: SHOWN_CHARS * 4].decode("utf-8", "replace")[:SHOWN_CHARS] + "..."
             message = (
-                f"line is {size:,} bytes, over the limit of {limits.max_chars:,} characters "
-                "(limit max_chars; read one large expression with --file)"
+                f"expression is {size:,} bytes, over the limit of {limits.max_chars:,} "
+                "characters (raise it with --max-chars, or read a large expression with --file)"
             )
             yield Line(number, shown, ("limit", message, None))
             continue
@@ -131,11 +131,12 @@ def read_lines(stream: BinaryIO, limits: Limits) -> Iterator[Line]:
 
 
 def _skip_line(stream: BinaryIO) -> int:
-    """Read up to the end of the current line in bounded chunks; return the bytes skipped."""
+    """Read up to the end of the current line in bounded chunks; return the bytes skipped,
+    the line end (LF or CR LF) left out."""
     skipped = 0
     while True:
         chunk = stream.readline(SKIP_CHUNK)
-        skipped += len(chunk)
+        skipped += len(chunk.rstrip(b"\r\n"))
         if not chunk or chunk.endswith(b"\n"):
             return skipped
 
@@ -296,9 +297,10 @@ def failed(err: SymgradError, line: Line, settings: Settings, stream: bool) -> A
     if stream and settings.fmt == "json":
         from symgrad.printing.json import error_record, json_line, with_line
 
-        return Answer(
-            json_line(with_line(error_record(err, line.text), line.number)) + "\n", None, code
-        )
+        text = line.text  # a line past the length limit is quoted by its start only
+        if len(text) > settings.limits.max_chars:
+            text = text[:SHOWN_CHARS] + "..."
+        return Answer(json_line(with_line(error_record(err, text), line.number)) + "\n", None, code)
     message = error_line(err, line.number if stream else None) + "\n"
     caret = error_caret(err) if settings.color and not stream else None
     return Answer(None, message + (caret + "\n" if caret else ""), code)
@@ -490,6 +492,12 @@ def file_limits(limits: Limits, timeout_given: bool) -> Limits:
     return limits if timeout_given else replace(limits, timeout=FILE_TIMEOUT)
 
 
+MAX_JOBS_PER_CPU = 4
+"""--jobs above this many processes per CPU would only cost memory: the work is CPU-bound
+(--jobs 100000 started processes until the machine ran out of memory)."""
+
+
 def workers(jobs: int) -> int:
-    """``--jobs 0`` is one process per CPU."""
-    return jobs if jobs else (os.cpu_count() or 1)
+    """``--jobs 0`` is one process per CPU; at most ``MAX_JOBS_PER_CPU`` per CPU."""
+    cpus = os.cpu_count() or 1
+    return min(jobs, MAX_JOBS_PER_CPU * cpus) if jobs else cpus

@@ -90,8 +90,8 @@ SHARED: tuple[Shared, ...] = (
     Shared(("--file",), "file", "Read one expression from a file (newlines are spaces; '-' is "
            "all of stdin).", metavar="PATH"),
     Shared(("--jobs", "-j"), "jobs", "With EXPR '-': answer the lines in N processes, output "
-           "in input order (0: one per CPU).", type=click.IntRange(min=0), default=1,
-           metavar="N"),
+           "in input order (0: one per CPU; at most 4 per CPU).", type=click.IntRange(min=0),
+           default=1, metavar="N"),
     # the limits (docs/limits.md): one option per field of Limits
     Shared(("--timeout",), "timeout", "Time for one expression, output included; 0 for none.",
            type=click.FloatRange(min=0, max=MAX_TIMEOUT), default=DEFAULT_LIMITS.timeout,

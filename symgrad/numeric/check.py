@@ -41,6 +41,7 @@ from symgrad.numeric.domain import (
 from symgrad.numeric.hints import equivalent, hint
 from symgrad.numeric.points import exact_point
 from symgrad.numeric.sampling import features, near_features, spread
+from symgrad.parsing import parse_input
 from symgrad.results import (
     MISMATCH,
     NUMERIC,
@@ -153,8 +154,8 @@ def _check_options(points: int, rtol: float, atol: float) -> None:
 def _claims(grad: Gradient, claims: Sequence[ExprLike]) -> tuple[sp.Expr, ...]:
     claimed = []
     for claim in claims:
-        try:
-            claimed.append(as_expr(claim))
+        try:  # a claim pasted as LaTeX is read as LaTeX, as EXPR is
+            claimed.append(parse_input(claim) if isinstance(claim, str) else as_expr(claim))
         except ParseError as err:
             raise ParseError(
                 f"in --claim {str(claim)!r}: {err.message}", column=err.column, source=err.source

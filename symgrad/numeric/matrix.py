@@ -149,8 +149,11 @@ def _pairs(text: str) -> dict[str, Nested] | None:
         if value.startswith("["):
             try:
                 point[name] = json.loads(value)
-            except json.JSONDecodeError as err:
-                raise InputError(f"the value of {name} in --at is not a list: {err.msg}") from None
+            except json.JSONDecodeError:
+                raise InputError(
+                    f"the value of {name} in --at, {value}, is not a list of numbers (JSON, as "
+                    "in [1, 2.5]; nan and inf are not numbers)"
+                ) from None
         else:
             from symgrad.errors import ParseError
             from symgrad.numeric.points import constant_value

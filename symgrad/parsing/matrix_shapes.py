@@ -93,13 +93,10 @@ def parse_shape(text: str, where: str = "--shape") -> Shape:
         body = body[1:-1]
     parts = [p for p in re.split(r"[,×]", body)] if body else []
     if not parts or any(not p.strip() for p in parts):
-        raise InputError(
-            f"{where}: {text.strip()!r} is not a shape; write n for a vector, m,n for a matrix"
-        )
+        raise InputError(f"{where} is not a shape; write n for a vector, m,n for a matrix")
     if len(parts) > 2:
         raise InputError(
-            f"{where}: {text.strip()!r} has {len(parts)} dimensions; symgrad handles "
-            "vectors (n) and matrices (m,n)"
+            f"{where}: {len(parts)} dimensions; symgrad handles vectors (n) and matrices (m,n)"
         )
     dims = [_dim(p, where) for p in parts]
     return vector(dims[0]) if len(dims) == 1 else (dims[0], dims[1])
@@ -124,7 +121,7 @@ def parse_shapes(specs: str | Iterable[str] | Mapping[str, object]) -> dict[str,
             name = _name(name)
             if name in shapes:
                 raise InputError(f"--shape gives {name} twice")
-            shapes[name] = parse_shape(shape_text_, f"--shape {name}=")
+            shapes[name] = parse_shape(shape_text_, f"--shape {name}={shape_text_.strip()}")
     return shapes
 
 
@@ -156,7 +153,7 @@ def _name(name: str) -> str:
 
 def _as_shape(value: object, name: str) -> Shape:
     if isinstance(value, str):
-        return parse_shape(value, f"the shape of {name}")
+        return parse_shape(value, f"the shape of {name}, {value.strip()!r}")
     if isinstance(value, int):
         return vector(_dim(str(value), f"the shape of {name}"))
     dims = tuple(value)  # type: ignore[arg-type]
