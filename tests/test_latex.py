@@ -123,6 +123,9 @@ REJECTED = [
     ("x_10", 3, "write _{10}"),
     ("x2", 2, "missing operator"),
     (r"\sum_i x_i", 1, "sums over an index"),
+    (r"\sum_{i=1}^{n} x_i", 1, "sums over an index"),  # said before its braces fail
+    (r"\frac{1}{n}\sum_{i=1}^{n} (y_i - w x_i)^2", 12, "sums over an index"),
+    (r"\prod_{i=1}^n x_i", 1, "products over an index"),
     (r"\partial f", 1, "write the function itself"),
     (r"\input{/etc/passwd}", 1, "unknown LaTeX command \\input"),
     (r"\def\x{1}", 1, "unknown LaTeX command"),

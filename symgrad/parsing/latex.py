@@ -204,6 +204,9 @@ class _LatexParser(_Parser):
             raise
         self.abs_depth = 0
         self.start = 0
+        for tok in self.tokens:  # said first: \sum_{i=1}^{n} would fail on its braces
+            if tok.kind == "cmd" and tok.text[1:] in _UNSUPPORTED:
+                raise self.error(f"\\{tok.text[1:]}: {_UNSUPPORTED[tok.text[1:]]}", tok)
 
     # ------------------------------------------------------------ helpers
 
@@ -634,8 +637,6 @@ class _LatexParser(_Parser):
             if value.is_Symbol:
                 return self.subscripted(value.name)
             return value
-        if name in _UNSUPPORTED:
-            raise self.error(f"\\{name}: {_UNSUPPORTED[name]}", tok)
         if name in ("right", "end"):
             raise self.error(f"unbalanced {tok.text}: nothing opened it", tok)
         if name in _BINARY:
