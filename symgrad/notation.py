@@ -404,7 +404,7 @@ def counted(n: int, noun: str) -> str:
     >>> counted(1, "claim"), counted(2, "variable")
     ('1 claim', '2 variables')
     """
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def fmt_number(value: float | None) -> str:

@@ -571,8 +571,8 @@ def test_batch_numbers_lines_and_never_raises_for_a_bad_one():
     [
         (
             BatchReport("out", files=1, lines=3, answered=3, partitions=1, threads=2, seconds=2.0),
-            "symgrad batch: 3 lines from 1 file, 3 answered in 2.0 s, 2 lines/s on 2 workers\n"
-            "  1 partition files in out",
+            "symgrad batch: 3 lines from 1 file, 3 answered in 2.0 s, 1.5 lines/s on 2 workers\n"
+            "  1 partition file in out",
         ),
         (
             BatchReport(
@@ -587,9 +587,14 @@ def test_batch_numbers_lines_and_never_raises_for_a_bad_one():
                 seconds=0.5,
             ),
             "symgrad batch: 20 lines from 2 files, 0 answered in 0.5 s\n"
-            "  4 partition files in o (4 complete before this run); 1 stale ones removed\n"
+            "  4 partition files in o (4 complete before this run); 1 stale removed\n"
             "  failed lines: 3 (parse 2, limit 1)\n"
             "  checks that found a mismatch: 1",
+        ),
+        (
+            BatchReport("o", files=1, lines=2, answered=2, partitions=1, threads=1, seconds=7.6),
+            "symgrad batch: 2 lines from 1 file, 2 answered in 7.6 s, 0.26 lines/s on 1 worker\n"
+            "  1 partition file in o",
         ),
     ],
 )

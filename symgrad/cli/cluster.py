@@ -36,6 +36,7 @@ import click
 from symgrad.cli.loop import batch
 from symgrad.errors import InputError, SymgradError
 from symgrad.limits import LIMIT_FIELDS
+from symgrad.notation import counted
 
 PARTITION_LINES = 500
 """Lines of a file per partition: about 1.5 s of work at 3 ms a line, long next to Dask's
@@ -708,20 +709,22 @@ def run_command(
 # ---------------------------------------------------------------- the terminal side
 
 
+def _rate(per_second: float) -> str:
+    """``1,234`` lines a second; below 10, two significant digits (0.26, not 0)."""
+    return f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
+
+
 def summary(report: BatchReport) -> str:
     """The lines written to stderr at the end of a run."""
     n = report.answered
-    rate = f", {n / report.seconds:,.0f} lines/s" if n and report.seconds > 0 else ""
-    on = (
-        f" on {report.threads} worker{'' if report.threads == 1 else 's'}" if report.threads else ""
-    )
-    s = "" if report.files == 1 else "s"
+    rate = f", {_rate(n / report.seconds)} lines/s" if n and report.seconds > 0 else ""
+    on = f" on {counted(report.threads, 'worker')}" if report.threads else ""
     lines = [
-        f"symgrad batch: {report.lines:,} lines from {report.files} file{s}, {n:,} answered "
-        f"in {report.seconds:.1f} s{rate}{on}",
-        f"  {report.partitions:,} partition files in {report.out}"
+        f"symgrad batch: {counted(report.lines, 'line')} from {counted(report.files, 'file')}, "
+        f"{n:,} answered in {report.seconds:.1f} s{rate}{on}",
+        f"  {counted(report.partitions, 'partition file')} in {report.out}"
         + (f" ({report.skipped:,} complete before this run)" if report.skipped else "")
-        + (f"; {report.removed:,} stale ones removed" if report.removed else ""),
+        + (f"; {report.removed:,} stale removed" if report.removed else ""),
     ]
     if report.errors:
         kinds = ", ".join(f"{k} {c:,}" for k, c in report.errors.most_common())
