@@ -304,16 +304,21 @@ def _workers(pid: int) -> list[int]:
     return found
 
 
-def test_jobs_survives_killed_workers_and_answers_every_line_once():
-    lines = [f"sin({k}*x)*y^2 + log(1 + x^{k % 7 + 1})" for k in range(1, 601)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "2", "--format", "json"],
+def json_stream(jobs: str, **options) -> subprocess.Popen:
+    """``symgrad grad - --jobs JOBS --format json`` as a process with a pipe at each end."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", jobs, "--format", "json"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        **options,
     )
+
+
+def test_jobs_survives_killed_workers_and_answers_every_line_once():
+    lines = [f"sin({k}*x)*y^2 + log(1 + x^{k % 7 + 1})" for k in range(1, 601)]
+    proc = json_stream("2", stderr=subprocess.PIPE)
     proc.stdin.write("".join(line + "\n" for line in lines))
     proc.stdin.close()
     records = []
@@ -328,14 +333,7 @@ def test_jobs_survives_killed_workers_and_answers_every_line_once():
 
 
 def test_jobs_answers_a_slow_producer_line_by_line_even_when_its_workers_die():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "2", "--format", "json"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-        cwd=ROOT,
-    )
+    proc = json_stream("2", bufsize=1)
 
     def ask(k: int) -> dict:
         proc.stdin.write(f"x^{k}*y\n")
@@ -362,14 +360,7 @@ def test_jobs_answers_a_slow_producer_line_by_line_even_when_its_workers_die():
 def test_jobs_workers_end_when_the_program_is_killed():
     """The working process killed outright (by the watchdog, or a user's kill -9): its workers
     end too, so a reader of the stream sees its end instead of waiting for ever."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "2", "--format", "json"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-        cwd=ROOT,
-    )
+    proc = json_stream("2", bufsize=1)
     try:
         proc.stdin.write("x^2*y\n")
         proc.stdin.flush()
@@ -392,14 +383,7 @@ def test_jobs_starts_at_most_four_processes_per_cpu():
     killed other programs); the work is CPU-bound, so more than 4 per CPU only costs memory."""
     from symgrad.cli.loop import MAX_JOBS_PER_CPU
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "symgrad", "grad", "-", "--jobs", "100000", "--format", "json"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-        cwd=ROOT,
-    )
+    proc = json_stream("100000", bufsize=1)
     try:
         lines = [f"x^{k}*y" for k in range(2, 42)]
         proc.stdin.write("\n".join(lines) + "\n")
