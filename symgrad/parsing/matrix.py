@@ -165,12 +165,8 @@ def parse_matrix(
 
 class _Parser(_Cursor):
     def __init__(self, text: str, shapes: dict[str, Shape], limits: Limits):
-        self.text = text
+        super().__init__(text, limits, tokenize(text, limits))
         self.shapes = shapes
-        self.limits = limits
-        self.tokens = tokenize(text, limits)
-        self.i = 0
-        self.depth = 0
         self.functions = function_table()
 
     # ------------------------------------------------------------ helpers

@@ -433,14 +433,15 @@ def _coefficient(expr: sp.Expr) -> sp.Expr | None:
 
 class _Cursor:
     """Reading a list of tokens: what the grammars (plain, and with shapes in
-    ``symgrad.parsing.matrix``) share. A subclass sets ``text``, ``limits``, ``tokens``, ``i``
-    (the next token) and ``depth`` (the nesting so far)."""
+    ``symgrad.parsing.matrix``) share: the ``text``, its ``tokens`` (each grammar tokenizes
+    in its own way), ``i`` (the next token) and ``depth`` (the nesting so far)."""
 
-    text: str
-    limits: Limits
-    tokens: list[Token]
-    i: int
-    depth: int
+    def __init__(self, text: str, limits: Limits, tokens: list[Token]):
+        self.text = text
+        self.limits = limits
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -480,11 +481,7 @@ class _Cursor:
 
 class _Parser(_Cursor):
     def __init__(self, text: str, limits: Limits):
-        self.text = text
-        self.limits = limits
-        self.tokens = tokenize(text, limits)
-        self.i = 0
-        self.depth = 0
+        super().__init__(text, limits, tokenize(text, limits))
         self.functions = function_table()
         self.constants = constants()
         self.raw = len(text) >= RAW_MIN_CHARS
